@@ -1,0 +1,1 @@
+"""deepinfra_async: an asyncio-first client for DeepInfra."""
