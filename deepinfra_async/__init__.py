@@ -1,1 +1,75 @@
-"""deepinfra_async: an asyncio-first client for DeepInfra."""
+"""deepinfra_async: an asyncio-first client for DeepInfra's inference API.
+
+``async with DeepInfra() as client:`` gives one pooled aiohttp session with typed endpoints,
+per-model concurrency limits, retries, timeouts and errors that say what went wrong.
+"""
+
+import contextlib
+
+from ._client import DeepInfra
+from ._codec import data_url
+from ._config import UNSET, ClientConfig, Limits, RetryDetails, RetryPolicy, Timeout, Unset
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DeepInfraError,
+    InternalServerError,
+    LockedError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    StreamError,
+    UnprocessableEntityError,
+)
+from ._streaming import AsyncStream
+from ._transport import ClientState, Response, StreamResponse
+from ._version import __version__
+from .endpoints import ChatCompletionStream
+
+__all__ = [
+    "UNSET",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatCompletionStream",
+    "ClientConfig",
+    "ClientState",
+    "ConflictError",
+    "DeepInfra",
+    "DeepInfraError",
+    "InternalServerError",
+    "Limits",
+    "LockedError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Response",
+    "ResponseValidationError",
+    "RetryDetails",
+    "RetryPolicy",
+    "StreamError",
+    "StreamResponse",
+    "Timeout",
+    "UnprocessableEntityError",
+    "Unset",
+    "__version__",
+    "data_url",
+]
+
+# Show the public path in reprs and tracebacks, not the private module.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("deepinfra_async._"):
+        with contextlib.suppress(AttributeError, TypeError):  # instances such as UNSET
+            _obj.__module__ = __name__
+del _name, _obj

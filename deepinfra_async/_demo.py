@@ -1,0 +1,131 @@
+"""``deepinfra-async demo``: a guided tour, against the emulator unless an API key is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ._client import DeepInfra
+from ._config import API_KEY_ENV_VARS, Limits, RetryDetails, RetryPolicy
+from ._errors import DeepInfraError, NotFoundError
+
+__all__ = ["run_demo"]
+
+DEMO_MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
+LIVE_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+
+
+def _say(title: str) -> None:
+    print(f"\n== {title}")
+
+
+@contextlib.asynccontextmanager
+async def _target(force_emulator: bool) -> AsyncIterator[tuple[str | None, str | None, Any]]:
+    """Yield (base_url, api_key, emulator-or-None) for the demo to use."""
+    has_key = any(os.environ.get(name) for name in API_KEY_ENV_VARS)
+    if has_key and not force_emulator:
+        yield None, None, None
+        return
+    from .testing import Emulator  # noqa: PLC0415 - only the demo needs the emulator
+
+    async with Emulator() as emu:
+        yield emu.url, emu.api_key, emu
+
+
+async def run_demo(*, force_emulator: bool = False) -> int:
+    """Walk through the client's features and print what happens.
+
+    Args:
+        force_emulator: Use the built-in emulator even when an API key is set.
+
+    Returns:
+        The process exit status (0 on success).
+    """
+    async with _target(force_emulator) as (base_url, api_key, emu):
+        where = f"the built-in emulator at {base_url}" if emu else "api.deepinfra.com"
+        print(f"deepinfra_async demo, talking to {where}")
+        model = DEMO_MODEL if emu else LIVE_MODEL
+        retries: list[RetryDetails] = []
+        policy = RetryPolicy(initial_backoff=0.1, on_retry=retries.append)
+        try:
+            async with DeepInfra(api_key, base_url=base_url, retry=policy) as client:
+                await _models(client)
+                await _chat(client, model)
+                await _errors(client)
+                if emu is not None:
+                    await _retries(client, emu, model, retries)
+                    await _concurrency(emu, model)
+        except DeepInfraError as exc:
+            print(f"\nThe demo stopped on an error: {exc}")
+            return 1
+    print("\nDone.")
+    return 0
+
+
+async def _models(client: DeepInfra) -> None:
+    _say("Models: GET /v1/openai/models")
+    listing = (await client.request("GET", "/v1/openai/models")).json()
+    names = [m["id"] for m in listing.get("data", [])]
+    print(f"{len(names)} models, e.g. {', '.join(names[:3])}")
+
+
+async def _chat(client: DeepInfra, model: str) -> None:
+    _say(f"A chat completion with {model}")
+    response = await client.request(
+        "POST",
+        "/v1/openai/chat/completions",
+        json={
+            "model": model,
+            "messages": [{"role": "user", "content": "Say hello in five words."}],
+            "max_tokens": 16,
+        },
+    )
+    data = response.json()
+    usage = data.get("usage") or {}
+    print(f"reply: {data['choices'][0]['message']['content']!r}")
+    print(
+        f"tokens: {usage.get('prompt_tokens')} in, {usage.get('completion_tokens')} out; "
+        f"estimated cost: ${usage.get('estimated_cost', 0.0):.8f}"
+    )
+
+
+async def _errors(client: DeepInfra) -> None:
+    _say("Errors say what went wrong")
+    try:
+        await client.request(
+            "POST",
+            "/v1/openai/chat/completions",
+            json={"model": "nobody/no-such-model", "messages": [{"role": "user", "content": "x"}]},
+        )
+    except NotFoundError as exc:
+        print(f"{type(exc).__name__}: status {exc.status}, message {exc.message!r}")
+
+
+async def _retries(client: DeepInfra, emu: Any, model: str, seen: list[RetryDetails]) -> None:
+    _say("Retries honour Retry-After")
+    emu.faults.add("/v1/openai/chat/completions", status=429, retry_after=0.3, times=1)
+    seen.clear()
+    await client.request(
+        "POST",
+        "/v1/openai/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": "again"}]},
+    )
+    for details in seen:
+        print(f"attempt {details.attempt} got {details.reason}; retried after {details.delay} s")
+    print("then the call succeeded")
+
+
+async def _concurrency(emu: Any, model: str) -> None:
+    _say("The per-model concurrency cap queues calls locally instead of collecting 429s")
+    emu.faults.add("/v1/openai/chat/completions", delay=0.05, times=None)
+    limits = Limits(per_model_concurrency=4)
+    async with DeepInfra(emu.api_key, base_url=emu.url, limits=limits) as client:
+        body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        await asyncio.gather(
+            *(client.request("POST", "/v1/openai/chat/completions", json=body) for _ in range(20))
+        )
+    emu.faults.clear()
+    print(f"20 concurrent calls, at most {emu.max_in_flight[model]} in flight at the server")

@@ -1,0 +1,696 @@
+"""The transport: one pooled aiohttp session, the per-model limiter, and the retry loop.
+
+This is the only module that imports the aiohttp client. Everything above it sends a request
+and gets back either a fully read :class:`Response` or a :class:`StreamResponse` whose body is
+read on demand. aiohttp and asyncio exceptions become ours in one function,
+:func:`map_transport_error`, used for requests and for stream reads alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import platform
+import warnings
+from collections.abc import Mapping
+from typing import Any, Final, final
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ._codec import loads
+from ._config import ClientConfig, RetryDetails, RetryPolicy, Timeout
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    DeepInfraError,
+    RateLimitError,
+    error_class_for_status,
+    extract_message,
+)
+from ._retry import parse_retry_after, retry_delay, retry_reason
+from ._version import __version__
+
+__all__ = ["ClientState", "Response", "StreamResponse", "Transport", "map_transport_error"]
+
+log: Final = logging.getLogger("deepinfra_async")
+_DEBUG: Final = logging.DEBUG
+
+USER_AGENT: Final = (
+    f"deepinfra-async/{__version__} python/{platform.python_version()} "
+    f"aiohttp/{aiohttp.__version__}"
+)
+_JSON_CONTENT: Final = {"Content-Type": "application/json"}
+_REDACTED: Final = "[redacted]"
+
+
+class ClientState(enum.Enum):
+    """Life cycle of a :class:`~deepinfra_async.DeepInfra` client: it opens once, closes once.
+
+    .. versionadded:: 0.1.0
+    """
+
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+def map_transport_error(
+    exc: BaseException, method: str, url: URL | str, timeout: Timeout
+) -> DeepInfraError:
+    """Translate an aiohttp or OS error into the matching ``deepinfra_async`` error.
+
+    Args:
+        exc: The error raised while connecting, sending, or reading.
+        method: The HTTP method, for the message.
+        url: The request URL, for the message.
+        timeout: The timeouts in force, for the message.
+
+    Returns:
+        The error to raise (``raise mapped from exc``).
+    """
+    where = f"{method} {url}"
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(
+            f"{where}: no connection within the connect timeout ({timeout.connect} s) "
+            f"or the pool timeout ({timeout.pool} s)",
+            phase="connect",
+            request_sent=False,
+        )
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return APITimeoutError(
+            f"{where}: the server sent nothing for {timeout.read} s (read timeout)",
+            phase="read",
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(
+            f"{where}: cannot connect to {exc.host}:{exc.port}: {exc.os_error}",
+            request_sent=False,
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return APIConnectionError(f"{where}: the server closed the connection unexpectedly")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return APIConnectionError(f"{where}: the response body was cut short ({exc})")
+    return APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
+
+
+def _request_id_from(headers: Mapping[str, str], body: object) -> str | None:
+    rid = headers.get("x-request-id")
+    if rid:
+        return rid
+    if isinstance(body, dict):
+        value = body.get("request_id")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _redact(value: object, secret: str) -> Any:
+    """Remove ``secret`` from every string inside a decoded body (error paths only)."""
+    if isinstance(value, str):
+        return value.replace(secret, _REDACTED)
+    if isinstance(value, dict):
+        return {k: _redact(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secret) for v in value]
+    return value
+
+
+@final
+class Response:
+    """A response whose body has been read in full.
+
+    Attributes:
+        status: The HTTP status.
+        headers: The response headers (case-insensitive).
+        content: The raw body.
+        url: The request URL.
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_json", "content", "headers", "status", "url")
+
+    def __init__(
+        self, status: int, headers: CIMultiDictProxy[str], content: bytes, url: URL
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.content = content
+        self.url = url
+        self._json: Any = _UNREAD
+
+    def json(self) -> Any:
+        """Decode the body as JSON (decoded once, then cached).
+
+        Raises:
+            ValueError: The body is not valid JSON.
+        """
+        if self._json is _UNREAD:
+            self._json = loads(self.content)
+        return self._json
+
+    def text(self) -> str:
+        """Decode the body as text, using the charset the server declared (UTF-8 otherwise)."""
+        charset = "utf-8"
+        ctype = self.headers.get("Content-Type", "")
+        for part in ctype.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"')
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` header, or the JSON body's ``request_id``."""
+        rid = self.headers.get("x-request-id")
+        if rid:
+            return rid
+        if self.content[:1] == b"{":
+            try:
+                body = self.json()
+            except ValueError:
+                return None
+            return _request_id_from(self.headers, body)
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {len(self.content)} bytes>"
+
+
+_UNREAD: Final = object()
+
+
+@final
+class StreamResponse:
+    """A successful response whose body is read chunk by chunk, only when asked.
+
+    Nothing reads the socket in the background: aiohttp pauses it once its buffer is full, so
+    the server is slowed to the consumer's pace. :meth:`aclose` (idempotent) gives the
+    connection and the per-model limiter slot back.
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = (
+        "_closed", "_eof", "_limiter", "_resp", "_timeout", "headers", "method", "status", "url",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        resp: aiohttp.ClientResponse,
+        limiter: asyncio.Semaphore | None,
+        method: str,
+        timeout: Timeout,
+    ) -> None:
+        self._resp = resp
+        self._limiter = limiter
+        self._timeout = timeout
+        self._closed = False
+        self._eof = False
+        self.status = resp.status
+        self.headers: CIMultiDictProxy[str] = resp.headers
+        self.url = resp.url
+        self.method = method
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` header, if the server sent one."""
+        return self.headers.get("x-request-id") or None
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` ran (or the stream was released otherwise)."""
+        return self._closed
+
+    async def read_chunk(self) -> bytes:
+        """Read whatever the socket has next; ``b""`` at the end of the body.
+
+        Raises:
+            APIConnectionError: The connection was lost mid-body.
+            APITimeoutError: Nothing arrived within the read timeout.
+        """
+        try:
+            data = await self._resp.content.readany()
+        except aiohttp.ClientError as exc:
+            raise map_transport_error(exc, self.method, self.url, self._timeout) from exc
+        if not data:
+            self._eof = True
+        return data
+
+    def _release(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._eof or self._resp.content.is_eof():
+            # The body ended (its last bytes may sit unread in the buffer): reuse the socket.
+            self._resp.release()
+        else:
+            # An unfinished HTTP/1.1 body cannot be skipped cheaply: drop the connection.
+            self._resp.close()
+        if self._limiter is not None:
+            self._limiter.release()
+
+    async def aclose(self) -> None:
+        """Release the connection and the limiter slot. Safe to call more than once."""
+        self._release()
+
+    def __del__(self) -> None:
+        if not self._closed:
+            # The loop may already be gone at interpreter exit.
+            with contextlib.suppress(Exception):
+                self._release()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<StreamResponse {self.status} {state}>"
+
+
+@final
+class Transport:
+    """Sends requests over one pooled ``aiohttp.ClientSession``, with limits and retries.
+
+    Args:
+        config: The client configuration.
+    """
+
+    __slots__ = (
+        "_base_headers", "_client_timeouts", "_config", "_limiters", "_loop", "_session", "state",
+    )  # fmt: skip
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self.state = ClientState.UNOPENED
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._limiters: dict[str, asyncio.Semaphore] = {}
+        self._client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if config.api_key is not None:
+            headers["Authorization"] = f"Bearer {config.api_key}"
+        headers.update(config.default_headers)
+        self._base_headers = headers
+
+    def open(self) -> None:
+        """Create the connector and session in the running event loop.
+
+        Raises:
+            RuntimeError: The transport is already open, or closed.
+        """
+        if self.state is not ClientState.UNOPENED:
+            if self.state is ClientState.OPENED:
+                msg = (
+                    "this DeepInfra client is already open: enter it with `async with` once, "
+                    "and share that one client instead of entering it again"
+                )
+            else:
+                msg = (
+                    "this DeepInfra client is closed and cannot be reopened: "
+                    "create a new DeepInfra()"
+                )
+            raise RuntimeError(msg)
+        limits = self._config.limits
+        loop = asyncio.get_running_loop()
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections or 0,
+            limit_per_host=limits.max_connections_per_host or 0,
+            keepalive_timeout=limits.keepalive_expiry,
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=self._base_headers,
+            timeout=self._client_timeout(self._config.timeout),
+            read_bufsize=limits.read_bufsize,
+            raise_for_status=False,
+        )
+        self._loop = loop
+        self.state = ClientState.OPENED
+
+    def check_loop(self) -> None:
+        """Refuse use from an event loop other than the one the session was opened in.
+
+        Raises:
+            RuntimeError: The running loop is another one.
+        """
+        if asyncio.get_running_loop() is not self._loop:
+            msg = (
+                "this DeepInfra client was opened in another event loop, and aiohttp sessions "
+                "cannot cross event loops: create the client inside the loop that uses it "
+                "(e.g. within the coroutine passed to asyncio.run)"
+            )
+            raise RuntimeError(msg)
+
+    def ready(self) -> Transport:
+        """Return this transport ready to send: opened on first use, in the right loop.
+
+        Raises:
+            RuntimeError: The client is closed, or used from another event loop.
+        """
+        if self.state is not ClientState.OPENED:
+            if self.state is ClientState.CLOSED:
+                msg = "this DeepInfra client is closed: create a new DeepInfra() to send requests"
+                raise RuntimeError(msg)
+            self.open()
+        elif asyncio.get_running_loop() is not self._loop:
+            self.check_loop()
+        return self
+
+    async def aclose(self) -> None:
+        """Close the session and every pooled connection. Safe to call more than once.
+
+        Raises:
+            RuntimeError: Called from an event loop other than the one it opened in.
+        """
+        if self.state is ClientState.CLOSED:
+            return
+        if self.state is ClientState.OPENED:
+            self.check_loop()
+        self.state = ClientState.CLOSED
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    def _client_timeout(self, timeout: Timeout, waited: float = 0.0) -> aiohttp.ClientTimeout:
+        if not waited:
+            cached = self._client_timeouts.get(timeout)
+            if cached is not None:
+                return cached
+        pool = None if timeout.pool is None else max(timeout.pool - waited, 0.001)
+        connect = None if pool is None or timeout.connect is None else pool + timeout.connect
+        result = aiohttp.ClientTimeout(
+            total=None, connect=connect, sock_connect=timeout.connect, sock_read=timeout.read
+        )
+        if not waited:
+            self._client_timeouts[timeout] = result
+        return result
+
+    def _limiter_for(self, model: str | None) -> asyncio.Semaphore | None:
+        if model is None:
+            return None
+        limiter = self._limiters.get(model)
+        if limiter is None:
+            size = self._config.limits.per_model_concurrency
+            if size is None:
+                return None
+            limiter = self._limiters[model] = asyncio.Semaphore(size)
+        return limiter
+
+    def limiter_in_use(self, model: str) -> int:
+        """Return how many requests for ``model`` hold a limiter slot now."""
+        limiter = self._limiters.get(model)
+        size = self._config.limits.per_model_concurrency
+        if limiter is None or size is None:
+            return 0
+        return size - limiter._value
+
+    async def send(
+        self,
+        method: str,
+        url: URL,
+        *,
+        body: bytes | None = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        model: str | None = None,
+        timeout: Timeout,
+        retry: RetryPolicy | None = None,
+        fail_fast: bool = False,
+    ) -> Response:
+        """Send a request with retries and read its whole body.
+
+        Args:
+            method: HTTP method.
+            url: Absolute URL.
+            body: A JSON body, already encoded.
+            data: A multipart body (``aiohttp.FormData``) instead of ``body``, or a
+                zero-argument callable returning a fresh one for each attempt.
+            headers: Extra headers for this call.
+            params: Query parameters.
+            model: The model the call is for; selects the per-model limiter.
+            timeout: Timeouts for this call.
+            retry: Retry policy for this call (the client's when ``None``).
+            fail_fast: The body asked for an immediate 429 when there is no capacity.
+
+        Returns:
+            The response, body read.
+
+        Raises:
+            APIStatusError: The final attempt got an error status.
+            APIConnectionError: The final attempt got no usable response.
+        """
+        result = await self._send(
+            method, url, body, data, headers, params, model, timeout, retry, fail_fast, False
+        )
+        assert isinstance(result, Response)
+        return result
+
+    async def stream(
+        self,
+        method: str,
+        url: URL,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        model: str | None = None,
+        timeout: Timeout,
+        retry: RetryPolicy | None = None,
+        fail_fast: bool = False,
+    ) -> StreamResponse:
+        """Open a streaming response; retries stop once its headers have arrived.
+
+        ``timeout.total`` bounds opening the stream; reading it is bounded by ``timeout.read``.
+        The caller must ``aclose()`` the result.
+
+        Args and raises are as for :meth:`send`.
+        """
+        result = await self._send(
+            method, url, body, None, headers, params, model, timeout, retry, fail_fast, True
+        )
+        assert isinstance(result, StreamResponse)
+        return result
+
+    async def _send(
+        self,
+        method: str,
+        url: URL,
+        body: bytes | None,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        model: str | None,
+        timeout: Timeout,
+        retry: RetryPolicy | None,
+        fail_fast: bool,
+        stream: bool,
+    ) -> Response | StreamResponse:
+        if self._config.api_key is None:
+            msg = (
+                "no API key: pass DeepInfra(api_key=...) or set DEEPINFRA_API_KEY "
+                "(or DEEPINFRA_API_TOKEN); nothing was sent"
+            )
+            raise AuthenticationError(msg, status=401)
+        session = self._session
+        loop = self._loop
+        if session is None or loop is None:
+            msg = "the transport is not open"
+            raise RuntimeError(msg)
+        if body is not None:
+            send_headers: Mapping[str, str] | None = (
+                _JSON_CONTENT if headers is None else {**_JSON_CONTENT, **headers}
+            )
+        else:
+            send_headers = headers
+        policy = self._config.retry if retry is None else retry
+        start = loop.time()
+        deadline = None if timeout.total is None else start + timeout.total
+        attempt = 1
+        while True:
+            # A multipart body is consumed by sending it: a factory makes a fresh one per attempt.
+            payload = data() if callable(data) else data
+            try:
+                if deadline is None:
+                    return await self._attempt(
+                        session, method, url, body, payload, send_headers, params, model,
+                        timeout, stream, attempt, policy.max_attempts,
+                    )  # fmt: skip
+                async with asyncio.timeout_at(deadline):
+                    return await self._attempt(
+                        session, method, url, body, payload, send_headers, params, model,
+                        timeout, stream, attempt, policy.max_attempts,
+                    )  # fmt: skip
+            except (APIStatusError, APIConnectionError) as exc:
+                error: DeepInfraError = exc
+            except TimeoutError as exc:
+                # Our own timeouts are APIConnectionErrors, caught above: this is the deadline.
+                msg = (
+                    f"{method} {url}: no complete answer within the total timeout "
+                    f"({timeout.total} s, {attempt} attempt(s))"
+                )
+                raise APITimeoutError(msg, phase="total") from exc
+            now = loop.time()
+            delay = retry_delay(
+                policy,
+                error,
+                attempt,
+                fail_fast=fail_fast,
+                remaining=None if deadline is None else deadline - now,
+            )
+            if delay is None:
+                raise error
+            reason = retry_reason(error)
+            log.warning(
+                "Retrying %s %s in %.2f s after %s (attempt %d of %d)",
+                method, url, delay, reason, attempt, policy.max_attempts,
+            )  # fmt: skip
+            if policy.on_retry is not None:
+                policy.on_retry(
+                    RetryDetails(
+                        method=method,
+                        url=str(url),
+                        attempt=attempt,
+                        max_attempts=policy.max_attempts,
+                        delay=delay,
+                        reason=reason,
+                        error=error,
+                        elapsed=now - start,
+                    )
+                )
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _acquire(
+        self, limiter: asyncio.Semaphore, timeout: Timeout, model: str
+    ) -> float:
+        """Take a limiter slot; return how long it took when the limiter was full."""
+        if not limiter.locked():
+            await limiter.acquire()
+            return 0.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if timeout.pool is None:
+            await limiter.acquire()
+        else:
+            try:
+                async with asyncio.timeout(timeout.pool):
+                    await limiter.acquire()
+            except TimeoutError:
+                msg = (
+                    f"waited {timeout.pool} s (pool timeout) for one of the "
+                    f"{self._config.limits.per_model_concurrency} per-model slots of {model!r}"
+                )
+                raise APITimeoutError(msg, phase="pool", request_sent=False) from None
+        return loop.time() - started
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        body: bytes | None,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        model: str | None,
+        timeout: Timeout,
+        stream: bool,
+        attempt: int,
+        max_attempts: int,
+    ) -> Response | StreamResponse:
+        limiter = self._limiter_for(model)
+        waited = 0.0
+        if limiter is not None:
+            waited = await self._acquire(limiter, timeout, model or "")
+        handed_over = False
+        debug = log.isEnabledFor(_DEBUG)
+        started = asyncio.get_running_loop().time() if debug else 0.0
+        try:
+            try:
+                resp = await session.request(
+                    method,
+                    url,
+                    data=body if data is None else data,
+                    headers=headers,
+                    params=params,
+                    timeout=self._client_timeout(timeout, waited),
+                )
+                status = resp.status
+                if status >= 400:
+                    raw = await resp.read()
+                    resp.release()
+                elif stream:
+                    handed_over = True
+                    result: Response | StreamResponse = StreamResponse(
+                        resp, limiter, method, timeout
+                    )
+                else:
+                    result = Response(status, resp.headers, await resp.read(), url)
+            except aiohttp.ClientError as exc:
+                if debug:
+                    outcome = type(exc).__name__
+                    self._log_attempt(method, url, outcome, started, attempt, max_attempts)
+                raise map_transport_error(exc, method, url, timeout) from exc
+            if debug:
+                self._log_attempt(method, url, status, started, attempt, max_attempts)
+            if status >= 400:
+                raise self._status_error(resp, raw)
+            return result
+        finally:
+            if limiter is not None and not handed_over:
+                limiter.release()
+
+    @staticmethod
+    def _log_attempt(
+        method: str, url: URL, outcome: object, started: float, attempt: int, max_attempts: int
+    ) -> None:
+        elapsed = (asyncio.get_running_loop().time() - started) * 1000.0
+        log.debug(
+            "%s %s -> %s in %.1f ms (attempt %d of %d)",
+            method, url, outcome, elapsed, attempt, max_attempts,
+        )  # fmt: skip
+
+    def _status_error(self, resp: aiohttp.ClientResponse, raw: bytes) -> APIStatusError:
+        status = resp.status
+        headers = resp.headers
+        body: object = None
+        if raw:
+            try:
+                body = loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", errors="replace")
+        key = self._config.api_key
+        if key and body is not None:
+            body = _redact(body, key)
+        message = extract_message(body, status=status, reason=resp.reason)
+        request_id = _request_id_from(headers, body)
+        cls = error_class_for_status(status)
+        if cls is RateLimitError:
+            return RateLimitError(
+                message,
+                status=status,
+                body=body,
+                request_id=request_id,
+                headers=headers,
+                retry_after=parse_retry_after(headers),
+            )
+        return cls(message, status=status, body=body, request_id=request_id, headers=headers)
+
+
+def warn_unclosed(obj: object, what: str) -> None:
+    """Emit the ``ResourceWarning`` for an object collected while still open."""
+    warnings.warn(
+        f"{what} was not closed: use `async with` or call `await ...aclose()`",
+        ResourceWarning,
+        source=obj,
+        stacklevel=2,
+    )

@@ -1,0 +1,35 @@
+"""Shared fixtures: a loopback emulator and a client connected to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from deepinfra_async import DeepInfra, RetryPolicy
+from deepinfra_async.testing import Emulator
+
+CHAT_MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
+OTHER_CHAT_MODEL = "deepseek-ai/DeepSeek-V3"
+
+# Retries in tests wait milliseconds, not seconds, unless a test says otherwise.
+FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.05)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    """A running emulator on 127.0.0.1."""
+    async with Emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def client(emu: Emulator) -> AsyncIterator[DeepInfra]:
+    """A client pointed at the emulator, with fast retries."""
+    async with DeepInfra(emu.api_key, base_url=emu.url, retry=FAST_RETRY) as c:
+        yield c
+
+
+def chat_body(model: str = CHAT_MODEL, **extra: object) -> dict[str, object]:
+    """A minimal valid chat completion body."""
+    return {"model": model, "messages": [{"role": "user", "content": "Hello"}], **extra}
