@@ -67,9 +67,10 @@ __all__ = [
 ]
 
 # Show the public path in reprs and tracebacks, not the private module.
+_INTERNAL = ("deepinfra_async._", "deepinfra_async.endpoints")
 for _name in __all__:
     _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("deepinfra_async._"):
+    if getattr(_obj, "__module__", "").startswith(_INTERNAL):
         with contextlib.suppress(AttributeError, TypeError):  # instances such as UNSET
             _obj.__module__ = __name__
-del _name, _obj
+del _name, _obj, _INTERNAL
