@@ -11,6 +11,7 @@ from typing import Any
 from ._client import DeepInfra
 from ._config import API_KEY_ENV_VARS, Limits, RetryDetails, RetryPolicy
 from ._errors import DeepInfraError, NotFoundError
+from .types import Usage
 
 __all__ = ["run_demo"]
 
@@ -66,39 +67,52 @@ async def run_demo(*, force_emulator: bool = False) -> int:
 
 
 async def _models(client: DeepInfra) -> None:
-    _say("Models: GET /v1/openai/models")
-    listing = (await client.request("GET", "/v1/openai/models")).json()
-    names = [m["id"] for m in listing.get("data", [])]
+    _say("Models: client.models.list()")
+    listing = await client.models.list()
+    names = [m.id for m in listing.data]
     print(f"{len(names)} models, e.g. {', '.join(names[:3])}")
+
+
+def _cost(usage: Usage | None) -> str:
+    if usage is None:
+        return "no usage reported"
+    cost = usage.estimated_cost or 0.0
+    return (
+        f"{usage.prompt_tokens} tokens in, {usage.completion_tokens} out, "
+        f"estimated cost ${cost:.8f}"
+    )
 
 
 async def _chat(client: DeepInfra, model: str) -> None:
     _say(f"A chat completion with {model}")
-    response = await client.request(
-        "POST",
-        "/v1/openai/chat/completions",
-        json={
-            "model": model,
-            "messages": [{"role": "user", "content": "Say hello in five words."}],
-            "max_tokens": 16,
-        },
-    )
-    data = response.json()
-    usage = data.get("usage") or {}
-    print(f"reply: {data['choices'][0]['message']['content']!r}")
-    print(
-        f"tokens: {usage.get('prompt_tokens')} in, {usage.get('completion_tokens')} out; "
-        f"estimated cost: ${usage.get('estimated_cost', 0.0):.8f}"
-    )
+    messages = [{"role": "user", "content": "Say hello in five words."}]
+    chat = await client.chat.completions.create(model=model, messages=messages, max_tokens=16)
+    print(f"reply: {chat.choices[0].message.content!r}")
+    print(_cost(chat.usage))
+
+    _say("The same, streamed: each chunk is read from the socket when the loop asks for it")
+    async with await client.chat.completions.create(
+        model=model, messages=messages, max_tokens=16, stream=True
+    ) as stream:
+        print("reply: ", end="")
+        async for chunk in stream:
+            for choice in chunk.choices:
+                print(choice.delta.content or "", end="", flush=True)
+        print()
+    print(_cost(stream.usage))
+
+    _say("Embeddings: client.embeddings.create()")
+    model_id = "BAAI/bge-large-en-v1.5"
+    embedded = await client.embeddings.create(model=model_id, input=["a fox", "a dog"])
+    sizes = ", ".join(str(len(item.embedding)) for item in embedded.data)
+    print(f"{len(embedded.data)} vectors of {sizes} floats from {model_id}")
 
 
 async def _errors(client: DeepInfra) -> None:
     _say("Errors say what went wrong")
     try:
-        await client.request(
-            "POST",
-            "/v1/openai/chat/completions",
-            json={"model": "nobody/no-such-model", "messages": [{"role": "user", "content": "x"}]},
+        await client.chat.completions.create(
+            model="nobody/no-such-model", messages=[{"role": "user", "content": "x"}]
         )
     except NotFoundError as exc:
         print(f"{type(exc).__name__}: status {exc.status}, message {exc.message!r}")
@@ -108,10 +122,8 @@ async def _retries(client: DeepInfra, emu: Any, model: str, seen: list[RetryDeta
     _say("Retries honour Retry-After")
     emu.faults.add("/v1/openai/chat/completions", status=429, retry_after=0.3, times=1)
     seen.clear()
-    await client.request(
-        "POST",
-        "/v1/openai/chat/completions",
-        json={"model": model, "messages": [{"role": "user", "content": "again"}]},
+    await client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "again"}]
     )
     for details in seen:
         print(f"attempt {details.attempt} got {details.reason}; retried after {details.delay} s")
@@ -123,9 +135,12 @@ async def _concurrency(emu: Any, model: str) -> None:
     emu.faults.add("/v1/openai/chat/completions", delay=0.05, times=None)
     limits = Limits(per_model_concurrency=4)
     async with DeepInfra(emu.api_key, base_url=emu.url, limits=limits) as client:
-        body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        messages = [{"role": "user", "content": "hi"}]
         await asyncio.gather(
-            *(client.request("POST", "/v1/openai/chat/completions", json=body) for _ in range(20))
+            *(
+                client.chat.completions.create(model=model, messages=messages, max_tokens=4)
+                for _ in range(20)
+            )
         )
     emu.faults.clear()
     print(f"20 concurrent calls, at most {emu.max_in_flight[model]} in flight at the server")

@@ -9,7 +9,7 @@ in-band error events and truncated streams are all handled here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Self, TypeVar
 
 from ._codec import loads
 from ._errors import APIConnectionError, APITimeoutError, StreamError, extract_message
@@ -97,7 +97,7 @@ class AsyncStream(Generic[T]):
         """The generated text seen so far (at most ``RECEIVED_TEXT_LIMIT`` characters)."""
         return "".join(self._received)
 
-    def __aiter__(self) -> AsyncStream[T]:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> T:
@@ -206,7 +206,7 @@ class AsyncStream(Generic[T]):
         """Close the stream and release its connection. Safe to call more than once."""
         self._release()
 
-    async def __aenter__(self) -> AsyncStream[T]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

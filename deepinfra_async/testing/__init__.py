@@ -10,6 +10,13 @@ Example::
         async with DeepInfra(emu.api_key, base_url=emu.url) as client:
             ...
 
+Answers are shaped per request by an ``"emulator"`` object in the JSON body (send it with
+``extra_body``; the real API has no such field), e.g.
+``{"tokens": 1000, "token_rate": 50, "chunk_tokens": 4, "drop_after": 3}``. Its keys are
+``tokens``, ``token_rate``, ``chunk_tokens``, ``usage`` (``"finish"``, ``"trailing"`` or
+``"none"``), ``drop_after``, ``error_after``, ``stall_after``, ``error_type`` and
+``error_message``. ``emu.streams`` shows how far each streamed response has been written.
+
 This package uses only ``aiohttp.web`` and never imports the rest of ``deepinfra_async``.
 
 .. versionadded:: 0.1.0
@@ -17,8 +24,9 @@ This package uses only ``aiohttp.web`` and never imports the rest of ``deepinfra
 
 from ._emulator import Emulator, RecordedRequest
 from ._faults import Fault, Faults
+from ._sse_writer import StreamStats
 
-__all__ = ["Emulator", "Fault", "Faults", "RecordedRequest"]
+__all__ = ["Emulator", "Fault", "Faults", "RecordedRequest", "StreamStats"]
 
 for _name in __all__:
     globals()[_name].__module__ = __name__

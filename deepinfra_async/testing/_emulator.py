@@ -6,8 +6,9 @@ Every request goes through one middleware, in this order:
 2. unknown routes get 404 ``{"detail": "Not Found"}``, wrong methods 405;
 3. a missing or wrong bearer token gets 401 with an OpenAI-style body;
 4. the request counts as in flight for its model until its response is finished;
-5. the first matching fault (if any) delays, drops or answers it;
-6. otherwise the route's handler answers.
+5. the first matching pre-header fault (if any) delays, drops or answers it;
+6. otherwise the route's handler answers. A streaming handler records a `StreamStats` in
+   `Emulator.streams` and applies the first matching mid-stream fault.
 """
 
 from __future__ import annotations
@@ -27,17 +28,12 @@ import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler as _AiohttpHandler
 
+from ._catalogue import DEFAULT_MODELS
 from ._faults import Faults, run_fault
-from ._openai import (
-    DEFAULT_MODELS,
-    OPENAI_PREFIXES,
-    ROUTES,
-    Handler,
-    json_response,
-    openai_error,
-    validation_error,
-)
+from ._openai import OPENAI_PREFIXES, ROUTES, Handler
+from ._sse_writer import StreamStats
 from ._text import random_id
+from ._wire import json_response, openai_error, validation_error
 
 __all__ = ["Emulator", "RecordedRequest"]
 
@@ -198,6 +194,9 @@ class Emulator:
         self.in_flight: dict[str, int] = {}
         #: Per model: the highest number of requests in flight at once.
         self.max_in_flight: dict[str, int] = {}
+        #: One entry per streamed (SSE) response, in start order, updated live as it is
+        #: written: how many body bytes and events have been written, and whether it ended.
+        self.streams: list[StreamStats] = []
         #: Fault injection; see `Faults.add`.
         self.faults: Faults = Faults()
         #: The model registry: model id -> task (``"chat"``, ``"embeddings"``, ...).
@@ -321,7 +320,7 @@ class Emulator:
         )
 
     def reset(self) -> None:
-        """Clear the request log, the statistics and the faults.
+        """Clear the request log, the statistics (stream statistics too) and the faults.
 
         Requests still in flight stay counted in `in_flight` (and so in `max_in_flight`).
         """
@@ -331,6 +330,7 @@ class Emulator:
             del self.in_flight[model]
         self.max_in_flight.clear()
         self.max_in_flight.update(self.in_flight)
+        self.streams.clear()
         self.faults.clear()
 
     # -- request pipeline -----------------------------------------------------------------

@@ -2,6 +2,13 @@
 
 A fault is matched after routing and auth, so it only ever replaces the answer of a request
 that would otherwise have reached a real handler.
+
+There are two kinds. A *pre-header* fault (no ``after_events``) is taken when the request
+arrives and delays it, answers it with a status, or drops its connection before any header.
+A *mid-stream* fault (``after_events=k``) is taken only when a streaming (SSE) response
+starts, and acts after ``k`` events: it pauses, drops the connection, sends an in-band
+error event, or stalls. Each kind is looked up in its own turn, so one request can meet a
+pre-header fault and a mid-stream fault.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDict
 
-from ._openai import openai_error
+from ._wire import openai_error
 
 __all__ = ["Fault", "Faults", "run_fault"]
 
@@ -39,8 +46,16 @@ class Fault:
         headers: Extra headers sent with ``status``.
         retry_after: Value of the ``Retry-After`` header sent with ``status``.
         retry_after_ms: Value of the ``retry-after-ms`` header sent with ``status``.
-        delay: Seconds to wait before anything is sent.
-        drop: Close the connection without a response (after ``delay``).
+        delay: Seconds to wait before anything is sent; for a mid-stream fault, seconds to
+            pause after ``after_events`` events.
+        drop: Close the connection without a response (after ``delay``), or, for a
+            mid-stream fault, abruptly after ``after_events`` events.
+        after_events: Makes this a mid-stream fault that acts after this many events of
+            a streaming response (``None`` for a pre-header fault).
+        error: Mid-stream only: the JSON object of the in-band error event sent after
+            ``after_events`` events, after which the stream ends without ``[DONE]``.
+        stall: Mid-stream only: stop sending after ``after_events`` events and keep the
+            connection open until the client leaves or the emulator closes.
         times: How many requests the fault applies to (``None`` = all of them).
         hits: How many requests it has applied to so far.
         remaining: Uses left (``None`` = unlimited).
@@ -57,6 +72,9 @@ class Fault:
     retry_after_ms: int | None = None
     delay: float = 0.0
     drop: bool = False
+    after_events: int | None = None
+    error: dict[str, Any] | None = None
+    stall: bool = False
     times: int | None = 1
     hits: int = 0
     remaining: int | None = attrs.field(default=attrs.Factory(_remaining_default, takes_self=True))
@@ -76,6 +94,28 @@ class Fault:
         if self.method is not None and self.method != method:
             return False
         return fnmatch.fnmatchcase(path, self.path_pattern)
+
+
+def _check_mid_stream_args(
+    after_events: int | None,
+    error: Mapping[str, Any] | None,
+    stall: bool,
+    drop: bool,
+    answers: bool,
+) -> None:
+    if after_events is None:
+        if error is not None or stall:
+            raise ValueError("error= and stall= are mid-stream faults: set after_events too")
+        return
+    if after_events < 0 or type(after_events) is bool:
+        raise ValueError(f"after_events must be an integer >= 0, got {after_events!r}")
+    if answers:
+        raise ValueError(
+            "a mid-stream fault (after_events) cannot set status, body, headers or "
+            "retry_after: the response headers are already sent"
+        )
+    if sum((drop, stall, error is not None)) > 1:
+        raise ValueError("a mid-stream fault either drops, sends an error or stalls, not several")
 
 
 def _check_fault_args(
@@ -107,6 +147,7 @@ class Faults:
 
         emu.faults.add("/v1/openai/chat/completions", status=429, retry_after=1)
         emu.faults.add("*/chat/completions", delay=0.5, times=None)
+        emu.faults.add("*/chat/completions", after_events=3, drop=True)
 
     .. versionadded:: 0.1.0
     """
@@ -128,6 +169,9 @@ class Faults:
         retry_after_ms: int | None = None,
         delay: float = 0.0,
         drop: bool = False,
+        after_events: int | None = None,
+        error: Mapping[str, Any] | None = None,
+        stall: bool = False,
         times: int | None = 1,
     ) -> Fault:
         """Add a fault after the existing ones.
@@ -144,17 +188,35 @@ class Faults:
             retry_after: ``Retry-After`` value (seconds, or an HTTP date string).
             retry_after_ms: ``retry-after-ms`` value in milliseconds.
             delay: Seconds to wait before any header is sent. Without ``status`` or
-                ``drop`` the real handler answers after the delay.
-            drop: Close the connection without sending any response.
+                ``drop`` the real handler answers after the delay. With ``after_events``,
+                seconds to pause the stream after that many events (then ``drop``,
+                ``error`` or ``stall`` apply, or the stream goes on).
+            drop: Close the connection without sending any response, or with
+                ``after_events``, abruptly after that many events (no ``[DONE]``).
+            after_events: Make this a mid-stream fault: it applies only to streaming
+                responses, after this many events (0 = right after the headers). The
+                ``[DONE]`` line counts as an event.
+            error: With ``after_events``: send this object as one in-band SSE event,
+                e.g. ``{"error_type": "internal_error", "error_message": "boom"}``, then end
+                the stream without ``[DONE]``.
+            stall: With ``after_events``: stop sending and hold the connection open
+                until the client gives up or the emulator closes.
             times: How many requests the fault applies to; ``None`` for all.
 
         Returns:
             The fault, whose ``hits`` and ``remaining`` show how it was used.
 
         Raises:
-            ValueError: An argument is out of range, or both ``drop`` and ``status`` are set.
+            ValueError: An argument is out of range, or the arguments do not fit together
+                (``drop`` with ``status``; ``error`` or ``stall`` without ``after_events``;
+                ``after_events`` with ``status``, ``body``, ``headers`` or a retry header;
+                more than one of ``drop``, ``error`` and ``stall`` mid-stream).
         """
         _check_fault_args(status, retry_after, retry_after_ms, delay, drop, times)
+        answers = any(
+            value is not None for value in (status, body, headers, retry_after, retry_after_ms)
+        )
+        _check_mid_stream_args(after_events, error, stall, drop, answers)
         fault = Fault(
             path_pattern=path_pattern,
             method=method.upper() if method is not None else None,
@@ -165,6 +227,9 @@ class Faults:
             retry_after_ms=retry_after_ms,
             delay=float(delay),
             drop=drop,
+            after_events=after_events,
+            error=dict(error) if error is not None else None,
+            stall=stall,
             times=times,
         )
         self._faults.append(fault)
@@ -175,7 +240,9 @@ class Faults:
         self._faults.clear()
 
     def take(self, method: str, path: str) -> Fault | None:
-        """Consume one use of the first fault that applies to a request.
+        """Consume one use of the first pre-header fault that applies to a request.
+
+        Mid-stream faults (those with ``after_events``) are skipped: see `take_mid_stream`.
 
         Args:
             method: The request method (upper case).
@@ -184,8 +251,23 @@ class Faults:
         Returns:
             The fault, with ``hits`` and ``remaining`` already updated, or ``None``.
         """
+        return self._take(method, path, mid_stream=False)
+
+    def take_mid_stream(self, method: str, path: str) -> Fault | None:
+        """Consume one use of the first mid-stream fault that applies to a streaming response.
+
+        Args:
+            method: The request method (upper case).
+            path: The request path.
+
+        Returns:
+            The fault, with ``hits`` and ``remaining`` already updated, or ``None``.
+        """
+        return self._take(method, path, mid_stream=True)
+
+    def _take(self, method: str, path: str, *, mid_stream: bool) -> Fault | None:
         for fault in self._faults:
-            if fault.matches(method, path):
+            if (fault.after_events is not None) is mid_stream and fault.matches(method, path):
                 fault.hits += 1
                 if fault.remaining is not None:
                     fault.remaining -= 1
@@ -241,7 +323,7 @@ def _status_response(fault: Fault, status: int) -> web.Response:
 
 
 async def run_fault(fault: Fault, request: web.BaseRequest) -> web.StreamResponse | None:
-    """Apply a consumed fault to a request.
+    """Apply a consumed pre-header fault to a request.
 
     Args:
         fault: The fault returned by `Faults.take`.
