@@ -6,6 +6,7 @@ per-model concurrency limits, retries, timeouts and errors that say what went wr
 
 import contextlib
 
+from ._binary import BinaryResponse
 from ._client import DeepInfra
 from ._codec import data_url
 from ._config import UNSET, ClientConfig, Limits, RetryDetails, RetryPolicy, Timeout, Unset
@@ -40,6 +41,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "BinaryResponse",
     "ChatCompletionStream",
     "ClientConfig",
     "ClientState",

@@ -10,7 +10,19 @@ from yarl import URL
 from ._codec import dumps
 from ._config import ClientConfig, Limits, RetryPolicy, Timeout, join_path, resolve_timeout
 from ._transport import ClientState, Response, Transport, warn_unclosed
-from .endpoints import Chat, ChatCompletions, Completions, Embeddings, Models
+from .endpoints import (
+    Audio,
+    Chat,
+    ChatCompletions,
+    Completions,
+    Embeddings,
+    Images,
+    Inference,
+    Models,
+    Speech,
+    Transcriptions,
+    Translations,
+)
 
 __all__ = ["DeepInfra"]
 
@@ -44,6 +56,10 @@ class DeepInfra:
         completions: ``completions.create(...)``, raw-prompt completion.
         embeddings: ``embeddings.create(...)``.
         models: ``models.list()``.
+        images: ``images.generate(...)``.
+        audio: ``audio.transcriptions``, ``audio.translations``, ``audio.speech``.
+        inference: the native ``/v1/inference/{model}`` endpoint: ``inference.run(...)`` and
+            typed helpers per task.
 
     Args:
         api_key: The API key; else ``DEEPINFRA_API_KEY``, then ``DEEPINFRA_API_TOKEN``. When
@@ -65,7 +81,8 @@ class DeepInfra:
     """
 
     __slots__ = (
-        "__weakref__", "_config", "_transport", "chat", "completions", "embeddings", "models",
+        "__weakref__", "_config", "_transport", "_trusted", "audio", "chat", "completions",
+        "embeddings", "images", "inference", "models",
     )  # fmt: skip
 
     def __init__(
@@ -89,6 +106,11 @@ class DeepInfra:
             default_headers=default_headers,
         )
         self._transport = transport = Transport(self._config)
+        # The API key is only ever sent to these origins.
+        self._trusted = frozenset(
+            (u.scheme, u.host, u.port)
+            for u in (self._config.base_url, self._config.openai_base_url)
+        )
         # Endpoint groups hold the transport, never the client: no reference cycle, so an
         # abandoned client is finalised (and warns) as soon as it is dropped.
         ready, config = transport.ready, self._config
@@ -96,6 +118,11 @@ class DeepInfra:
         self.completions = Completions(ready, config)
         self.embeddings = Embeddings(ready, config)
         self.models = Models(ready, config)
+        self.images = Images(ready, config)
+        self.audio = Audio(
+            Transcriptions(ready, config), Translations(ready, config), Speech(ready, config)
+        )
+        self.inference = Inference(ready, config)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         msg = "DeepInfra is not designed for subclassing: wrap it, or use RetryPolicy.on_retry"
@@ -176,7 +203,8 @@ class DeepInfra:
         Args:
             method: HTTP method, e.g. ``"GET"``.
             path: A path relative to ``base_url`` (e.g. ``"/v1/openai/models"``), or an
-                absolute http(s) URL.
+                absolute http(s) URL. The API key is sent only to the origins of ``base_url``
+                and ``openai_base_url``.
             json: A JSON-serialisable body. Its ``model`` picks the per-model limiter, and
                 ``"fail_fast": true`` turns off 429 retries.
             params: Query parameters.
@@ -203,6 +231,7 @@ class DeepInfra:
             raise ValueError(msg)
         url = self._url(path)
         body = None if json is None else dumps(json)
+        trusted = (url.scheme, url.host, url.port) in self._trusted
         fail_fast = isinstance(json, dict) and json.get("fail_fast") is True
         return await transport.send(
             str(verb),
@@ -213,4 +242,5 @@ class DeepInfra:
             model=_model_of(path, json),
             timeout=self.resolve_timeout(timeout),
             fail_fast=fail_fast,
+            authorize=trusted,
         )

@@ -55,6 +55,7 @@ async def run_demo(*, force_emulator: bool = False) -> int:
             async with DeepInfra(api_key, base_url=base_url, retry=policy) as client:
                 await _models(client)
                 await _chat(client, model)
+                await _native(client, model)
                 await _errors(client)
                 if emu is not None:
                     await _retries(client, emu, model, retries)
@@ -106,6 +107,15 @@ async def _chat(client: DeepInfra, model: str) -> None:
     embedded = await client.embeddings.create(model=model_id, input=["a fox", "a dog"])
     sizes = ", ".join(str(len(item.embedding)) for item in embedded.data)
     print(f"{len(embedded.data)} vectors of {sizes} floats from {model_id}")
+
+
+async def _native(client: DeepInfra, model: str) -> None:
+    _say(f"The native endpoint: POST /v1/inference/{model}")
+    result = await client.inference.text_generation(model, "The fox", max_new_tokens=8)
+    status = result.status
+    cost = f"${status.cost:.8f}" if status.cost is not None else "not reported"
+    print(f"generated: {result.text!r}")
+    print(f"request {result.request_id}: {status.status}, cost {cost}")
 
 
 async def _errors(client: DeepInfra) -> None:

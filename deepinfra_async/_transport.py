@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import io
 import logging
 import platform
 import warnings
 from collections.abc import Mapping
-from typing import Any, Final, final
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Final, final
 
 import aiohttp
+import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._codec import loads
+from ._codec import Multipart, loads
 from ._config import ClientConfig, RetryDetails, RetryPolicy, Timeout
 from ._errors import (
     APIConnectionError,
@@ -283,7 +286,8 @@ class Transport:
     """
 
     __slots__ = (
-        "_base_headers", "_client_timeouts", "_config", "_limiters", "_loop", "_session", "state",
+        "_auth", "_auth_json", "_base_headers", "_client_timeouts", "_config", "_limiters",
+        "_loop", "_session", "state",
     )  # fmt: skip
 
     def __init__(self, config: ClientConfig) -> None:
@@ -294,10 +298,13 @@ class Transport:
         self._limiters: dict[str, asyncio.Semaphore] = {}
         self._client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if config.api_key is not None:
-            headers["Authorization"] = f"Bearer {config.api_key}"
         headers.update(config.default_headers)
         self._base_headers = headers
+        # The key goes on each request rather than on the session, so that a request to a host
+        # other than DeepInfra's (say, a generated image's URL) never carries it.
+        auth = {} if config.api_key is None else {"Authorization": f"Bearer {config.api_key}"}
+        self._auth: Mapping[str, str] | None = auth or None
+        self._auth_json: Mapping[str, str] = {**_JSON_CONTENT, **auth}
 
     def open(self) -> None:
         """Create the connector and session in the running event loop.
@@ -418,13 +425,14 @@ class Transport:
         url: URL,
         *,
         body: bytes | None = None,
-        data: Any = None,
+        multipart: Multipart | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         model: str | None = None,
         timeout: Timeout,
         retry: RetryPolicy | None = None,
         fail_fast: bool = False,
+        authorize: bool = True,
     ) -> Response:
         """Send a request with retries and read its whole body.
 
@@ -432,14 +440,15 @@ class Transport:
             method: HTTP method.
             url: Absolute URL.
             body: A JSON body, already encoded.
-            data: A multipart body (``aiohttp.FormData``) instead of ``body``, or a
-                zero-argument callable returning a fresh one for each attempt.
+            multipart: A multipart body instead of ``body``; built afresh for each attempt
+                (a body that cannot be replayed, such as an unseekable file, is not retried).
             headers: Extra headers for this call.
             params: Query parameters.
             model: The model the call is for; selects the per-model limiter.
             timeout: Timeouts for this call.
             retry: Retry policy for this call (the client's when ``None``).
             fail_fast: The body asked for an immediate 429 when there is no capacity.
+            authorize: Send the API key (only to DeepInfra's own hosts).
 
         Returns:
             The response, body read.
@@ -449,8 +458,9 @@ class Transport:
             APIConnectionError: The final attempt got no usable response.
         """
         result = await self._send(
-            method, url, body, data, headers, params, model, timeout, retry, fail_fast, False
-        )
+            method, url, body, multipart, headers, params, model, timeout, retry, fail_fast,
+            authorize, False,
+        )  # fmt: skip
         assert isinstance(result, Response)
         return result
 
@@ -466,6 +476,7 @@ class Transport:
         timeout: Timeout,
         retry: RetryPolicy | None = None,
         fail_fast: bool = False,
+        authorize: bool = True,
     ) -> StreamResponse:
         """Open a streaming response; retries stop once its headers have arrived.
 
@@ -475,8 +486,9 @@ class Transport:
         Args and raises are as for :meth:`send`.
         """
         result = await self._send(
-            method, url, body, None, headers, params, model, timeout, retry, fail_fast, True
-        )
+            method, url, body, None, headers, params, model, timeout, retry, fail_fast,
+            authorize, True,
+        )  # fmt: skip
         assert isinstance(result, StreamResponse)
         return result
 
@@ -485,39 +497,48 @@ class Transport:
         method: str,
         url: URL,
         body: bytes | None,
-        data: Any,
+        multipart: Multipart | None,
         headers: Mapping[str, str] | None,
         params: Mapping[str, str] | None,
         model: str | None,
         timeout: Timeout,
         retry: RetryPolicy | None,
         fail_fast: bool,
+        authorize: bool,
         stream: bool,
     ) -> Response | StreamResponse:
-        if self._config.api_key is None:
-            msg = (
-                "no API key: pass DeepInfra(api_key=...) or set DEEPINFRA_API_KEY "
-                "(or DEEPINFRA_API_TOKEN); nothing was sent"
-            )
-            raise AuthenticationError(msg, status=401)
+        base: Mapping[str, str] | None
+        if authorize:
+            if self._auth is None:
+                msg = (
+                    "no API key: pass DeepInfra(api_key=...) or set DEEPINFRA_API_KEY "
+                    "(or DEEPINFRA_API_TOKEN); nothing was sent"
+                )
+                raise AuthenticationError(msg, status=401)
+            base = self._auth_json if body is not None else self._auth
+        else:
+            base = _JSON_CONTENT if body is not None else None
+        if headers is None:
+            send_headers = base
+        else:
+            send_headers = {**base, **headers} if base is not None else headers
         session = self._session
         loop = self._loop
         if session is None or loop is None:
             msg = "the transport is not open"
             raise RuntimeError(msg)
-        if body is not None:
-            send_headers: Mapping[str, str] | None = (
-                _JSON_CONTENT if headers is None else {**_JSON_CONTENT, **headers}
-            )
-        else:
-            send_headers = headers
         policy = self._config.retry if retry is None else retry
+        starts: dict[int, int] = {}
+        if multipart is not None:
+            if not multipart.replayable and policy.max_attempts > 1:
+                policy = attrs.evolve(policy, max_attempts=1)
+            starts = _start_positions(multipart)
         start = loop.time()
         deadline = None if timeout.total is None else start + timeout.total
         attempt = 1
         while True:
-            # A multipart body is consumed by sending it: a factory makes a fresh one per attempt.
-            payload = data() if callable(data) else data
+            # Sending consumes a multipart body: each attempt builds its own.
+            payload, opened = (None, ()) if multipart is None else _form(multipart, starts)
             try:
                 if deadline is None:
                     return await self._attempt(
@@ -538,6 +559,9 @@ class Transport:
                     f"({timeout.total} s, {attempt} attempt(s))"
                 )
                 raise APITimeoutError(msg, phase="total") from exc
+            finally:
+                for handle in opened:
+                    handle.close()
             now = loop.time()
             delay = retry_delay(
                 policy,
@@ -598,7 +622,7 @@ class Transport:
         method: str,
         url: URL,
         body: bytes | None,
-        data: Any,
+        data: aiohttp.FormData | None,
         headers: Mapping[str, str] | None,
         params: Mapping[str, str] | None,
         model: str | None,
@@ -684,6 +708,73 @@ class Transport:
                 retry_after=parse_retry_after(headers),
             )
         return cls(message, status=status, body=body, request_id=request_id, headers=headers)
+
+
+class _Borrowed(io.RawIOBase):
+    """The caller's file object, lent to aiohttp: read and seek pass through, close does not."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._inner.read(size)
+
+    def seekable(self) -> bool:
+        return self._inner.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    def close(self) -> None:
+        """Leave the caller's file open: it is theirs to close."""
+
+
+def _start_positions(multipart: Multipart) -> dict[int, int]:
+    """Remember where each seekable file object starts, so a retry can send it again."""
+    starts: dict[int, int] = {}
+    for part in multipart.files:
+        source = part.source
+        if not isinstance(source, bytes | Path):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                starts[id(source)] = source.tell()
+    return starts
+
+
+def _form(multipart: Multipart, starts: dict[int, int]) -> tuple[aiohttp.FormData, list[IO[bytes]]]:
+    """Build one attempt's multipart body; returns it with the files opened for it."""
+    form = aiohttp.FormData()
+    opened: list[IO[bytes]] = []
+    for name, value in multipart.fields:
+        form.add_field(name, value)
+    for part in multipart.files:
+        source = part.source
+        payload: bytes | IO[bytes] | io.RawIOBase
+        if isinstance(source, bytes):
+            payload = source
+        elif isinstance(source, Path):
+            # Streamed from disk in chunks by aiohttp; never read whole.
+            handle = source.open("rb")
+            opened.append(handle)
+            payload = handle
+        else:
+            start = starts.get(id(source))
+            if start is not None:
+                source.seek(start)
+            payload = _Borrowed(source)
+        form.add_field(
+            part.field, payload, filename=part.filename, content_type=part.content_type
+        )
+    return form, opened
 
 
 def warn_unclosed(obj: object, what: str) -> None:

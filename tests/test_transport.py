@@ -381,3 +381,14 @@ async def test_extra_headers_and_params_are_sent(client: DeepInfra, emu: Emulato
     assert seen.headers["user-agent"].startswith("deepinfra-async/")
     assert seen.headers["x-deepinfra-source"] == "tests"
     assert seen.query == {"filter": "with_meta"}
+
+
+async def test_key_is_sent_only_to_deepinfra_origins(emu: Emulator) -> None:
+    """An absolute URL on another origin gets no Authorization header; the base origin does."""
+    async with Emulator(api_key="other") as other:
+        async with DeepInfra(emu.api_key, base_url=emu.url, retry=FAST_RETRY) as client:
+            with pytest.raises(AuthenticationError):
+                await client.request("GET", f"{other.url}{MODELS}")
+            await client.request("GET", f"{emu.url}{MODELS}")
+        assert "authorization" not in other.requests[0].headers
+    assert emu.requests[0].headers["authorization"] == f"Bearer {emu.api_key}"

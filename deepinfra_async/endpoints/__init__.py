@@ -3,9 +3,12 @@
 from .chat import Chat, ChatCompletionOptions, ChatCompletions, ChatCompletionStream
 from .completions import CompletionOptions, Completions
 from .embeddings import Embeddings
+from .inference import Inference
+from .media import Audio, Images, Speech, Transcriptions, Translations
 from .models import Models
 
 __all__ = [
+    "Audio",
     "Chat",
     "ChatCompletionOptions",
     "ChatCompletionStream",
@@ -13,5 +16,10 @@ __all__ = [
     "CompletionOptions",
     "Completions",
     "Embeddings",
+    "Images",
+    "Inference",
     "Models",
+    "Speech",
+    "Transcriptions",
+    "Translations",
 ]

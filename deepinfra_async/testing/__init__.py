@@ -14,8 +14,14 @@ Answers are shaped per request by an ``"emulator"`` object in the JSON body (sen
 ``extra_body``; the real API has no such field), e.g.
 ``{"tokens": 1000, "token_rate": 50, "chunk_tokens": 4, "drop_after": 3}``. Its keys are
 ``tokens``, ``token_rate``, ``chunk_tokens``, ``usage`` (``"finish"``, ``"trailing"`` or
-``"none"``), ``drop_after``, ``error_after``, ``stall_after``, ``error_type`` and
-``error_message``. ``emu.streams`` shows how far each streamed response has been written.
+``"none"``), ``drop_after``, ``error_after``, ``stall_after``, ``error_type``,
+``error_message``, ``image_urls`` and ``audio_bytes``. ``emu.streams`` shows how far each
+streamed response has been written.
+
+Besides the OpenAI-compatible routes (chat, completions, embeddings, images, speech,
+transcription) the emulator serves native ``/v1/inference/{model}`` calls for every task in
+``emu.models`` (JSON with data URLs, or multipart uploads streamed without buffering),
+records each file received in ``emu.uploads`` and each webhook call in ``emu.webhooks``.
 
 This package uses only ``aiohttp.web`` and never imports the rest of ``deepinfra_async``.
 
@@ -25,8 +31,18 @@ This package uses only ``aiohttp.web`` and never imports the rest of ``deepinfra
 from ._emulator import Emulator, RecordedRequest
 from ._faults import Fault, Faults
 from ._sse_writer import StreamStats
+from ._uploads import UploadRecord
+from ._webhooks import WebhookDelivery
 
-__all__ = ["Emulator", "Fault", "Faults", "RecordedRequest", "StreamStats"]
+__all__ = [
+    "Emulator",
+    "Fault",
+    "Faults",
+    "RecordedRequest",
+    "StreamStats",
+    "UploadRecord",
+    "WebhookDelivery",
+]
 
 for _name in __all__:
     globals()[_name].__module__ = __name__

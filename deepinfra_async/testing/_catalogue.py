@@ -1,6 +1,8 @@
 """The emulator's model catalogue: tasks, prices, flags, and the usage objects they price.
 
-Prices are illustrative USD per million tokens, in the shape DeepInfra publishes them.
+Prices are illustrative, in the shape DeepInfra publishes them: USD per million tokens for
+language and embedding models, and for the other tasks USD per `ModelInfo.unit` (an image at
+the default size, a second of input audio, a million characters, a second of runtime).
 Models added to an emulator's registry that are not in the catalogue get fallback values.
 """
 
@@ -13,13 +15,18 @@ import attrs
 
 __all__ = [
     "DEFAULT_MODELS",
+    "UNITS",
     "ModelInfo",
     "estimated_cost",
     "model_entry",
     "model_info",
     "resolve_model",
+    "unit_cost",
     "usage_body",
 ]
+
+#: The billing units of `ModelInfo.unit`.
+UNITS: Final = ("tokens", "images", "audio_seconds", "characters", "runtime_seconds")
 
 
 @attrs.frozen
@@ -27,7 +34,12 @@ class ModelInfo:
     """What the emulator knows about one model.
 
     Attributes:
-        task: The surface the model serves: ``"chat"`` or ``"embeddings"``.
+        task: The task the model serves: ``"chat"`` (OpenAI chat and completions, native
+            text-generation), ``"embeddings"``, or a native task such as ``"reranker"``,
+            ``"text-to-image"``, ``"automatic-speech-recognition"``, ``"text-to-speech"``,
+            ``"text-classification"``, ``"token-classification"``, ``"fill-mask"``,
+            ``"image-classification"``, ``"zero-shot-image-classification"``,
+            ``"object-detection"`` or ``"question-answering"``.
         input_price: USD per 1M input tokens.
         output_price: USD per 1M output tokens.
         context_length: The context window in tokens.
@@ -35,6 +47,12 @@ class ModelInfo:
         description: Listed by ``GET /models``.
         reasoning: Chat models only: the answer starts with ``reasoning_content``.
         dimensions: Embedding models only: the native vector size.
+        unit: What the model is billed by, one of `UNITS`.
+        unit_price: USD per unit when ``unit`` is not ``"tokens"`` (per 1M characters for
+            ``"characters"``; per image of ``default_size`` squared pixels for ``"images"``).
+        default_size: Image models only: the default width and height in pixels.
+        speech_json: Text-to-speech models only: the native route answers JSON with a data
+            URL instead of the raw audio body.
     """
 
     task: str
@@ -45,6 +63,10 @@ class ModelInfo:
     description: str
     reasoning: bool = False
     dimensions: int = 0
+    unit: str = "tokens"
+    unit_price: float = 0.0
+    default_size: int = 1024
+    speech_json: bool = False
 
 
 _CATALOGUE: Final[Mapping[str, ModelInfo]] = {
@@ -84,6 +106,94 @@ _CATALOGUE: Final[Mapping[str, ModelInfo]] = {
         "Qwen3 8B multilingual embedding model.",
         dimensions=4096,
     ),
+    "Qwen/Qwen3-Reranker-4B": ModelInfo(
+        "reranker", 0.025, 0.0, 32768, 1749168000, "Qwen3 4B reranker: scores query-document pairs."
+    ),
+    "black-forest-labs/FLUX-1-schnell": ModelInfo(
+        "text-to-image",
+        0.0,
+        0.0,
+        0,
+        1722470400,
+        "FLUX.1 schnell: fast text-to-image generation.",
+        unit="images",
+        unit_price=0.0005,
+    ),
+    "openai/whisper-large-v3": ModelInfo(
+        "automatic-speech-recognition",
+        0.0,
+        0.0,
+        0,
+        1699488000,
+        "Whisper large v3 speech recognition and translation.",
+        unit="audio_seconds",
+        unit_price=0.0000075,
+    ),
+    "hexgrad/Kokoro-82M": ModelInfo(
+        "text-to-speech",
+        0.0,
+        0.0,
+        0,
+        1735689600,
+        "Kokoro 82M text to speech; the native route answers the raw WAV body.",
+        unit="characters",
+        unit_price=0.80,
+    ),
+    "canopylabs/orpheus-3b-0.1-ft": ModelInfo(
+        "text-to-speech",
+        0.0,
+        0.0,
+        0,
+        1742169600,
+        "Orpheus 3B text to speech; the native route answers JSON with a data URL.",
+        unit="characters",
+        unit_price=7.0,
+        speech_json=True,
+    ),
+    **{
+        name: ModelInfo(
+            task, 0.0, 0.0, 512, created, description, unit="runtime_seconds", unit_price=0.0005
+        )
+        for name, task, created, description in (
+            (
+                "ProsusAI/finbert",
+                "text-classification",
+                1623628800,
+                "FinBERT financial sentiment classification.",
+            ),
+            (
+                "Davlan/bert-base-multilingual-cased-ner-hrl",
+                "token-classification",
+                1623628800,
+                "Multilingual named entity recognition.",
+            ),
+            (
+                "bert-base-cased",
+                "fill-mask",
+                1551398400,
+                "BERT base (cased) masked language model.",
+            ),
+            (
+                "google/vit-base-patch16-224",
+                "image-classification",
+                1617235200,
+                "ViT base image classification (ImageNet labels).",
+            ),
+            (
+                "openai/clip-vit-base-patch32",
+                "zero-shot-image-classification",
+                1614556800,
+                "CLIP ViT-B/32 zero-shot image classification.",
+            ),
+            ("hustvl/yolos-small", "object-detection", 1651363200, "YOLOS small object detection."),
+            (
+                "deepset/roberta-base-squad2",
+                "question-answering",
+                1614556800,
+                "RoBERTa base extractive question answering (SQuAD 2.0).",
+            ),
+        )
+    },
 }
 _FALLBACK: Final = ModelInfo(
     "chat", 0.10, 0.20, 8192, 1700000000, "A model added to the emulator.", dimensions=1024
@@ -136,6 +246,33 @@ def estimated_cost(model: str, prompt: int, completion: int) -> float:
     return round((prompt * info.input_price + completion * info.output_price) / 1e6, 12)
 
 
+def unit_cost(model: str, amount: float) -> float:
+    """Return the USD cost of a request billed by the model's `ModelInfo.unit`.
+
+    Args:
+        model: The model id (unknown ids use a fallback price).
+        amount: How many units the request used: tokens, images (scaled by their pixel
+            count relative to the default size), seconds of audio or runtime, characters.
+
+    Returns:
+        The cost, rounded to 12 decimal places.
+    """
+    info = model_info(model)
+    if info.unit == "tokens":
+        return round(amount * info.input_price / 1e6, 12)
+    if info.unit == "characters":
+        return round(amount * info.unit_price / 1e6, 12)
+    return round(amount * info.unit_price, 12)
+
+
+_PRICE_KEYS: Final = {
+    "images": "per_image_unit",
+    "audio_seconds": "input_seconds",
+    "characters": "input_characters",
+    "runtime_seconds": "runtime_seconds",
+}
+
+
 def usage_body(
     model: str, prompt: int, completion: int, reasoning: int | None = None
 ) -> dict[str, Any]:
@@ -172,9 +309,13 @@ def model_entry(name: str, task: str) -> dict[str, Any]:
         One item of the list's ``data``.
     """
     info = model_info(name)
-    pricing: dict[str, float] = {"input_tokens": info.input_price}
-    if task != "embeddings":
-        pricing["output_tokens"] = info.output_price
+    pricing: dict[str, float]
+    if info.unit in _PRICE_KEYS:
+        pricing = {_PRICE_KEYS[info.unit]: info.unit_price}
+    else:
+        pricing = {"input_tokens": info.input_price}
+        if task == "chat":
+            pricing["output_tokens"] = info.output_price
     tags = [task, "reasoning"] if info.reasoning and task == "chat" else [task]
     return {
         "id": name,

@@ -19,6 +19,11 @@ A request can carry an ``"emulator"`` object in its JSON body (clients send it t
     of the three.
 ``error_type`` / ``error_message``
     The fields of the event ``error_after`` sends.
+``image_urls``
+    Image generation (native and OpenAI-compatible) answers URLs served by the emulator at
+    ``GET /v1/images/{id}`` instead of data URLs or base64.
+``audio_bytes``
+    Speech routes send an audio body of exactly this many bytes, whatever the text.
 """
 
 from __future__ import annotations
@@ -51,8 +56,19 @@ __all__ = [
 USAGE_MODES: Final = ("finish", "trailing", "none")
 _MAX_TOKENS: Final = 1_000_000_000
 _FAULT_KEYS: Final = ("drop_after", "error_after", "stall_after")
+_MAX_AUDIO_BYTES: Final = 1 << 40
 _KEYS: Final = frozenset(
-    {"tokens", "token_rate", "chunk_tokens", "usage", "error_type", "error_message", *_FAULT_KEYS}
+    {
+        "tokens",
+        "token_rate",
+        "chunk_tokens",
+        "usage",
+        "error_type",
+        "error_message",
+        "image_urls",
+        "audio_bytes",
+        *_FAULT_KEYS,
+    }
 )
 
 Problem = dict[str, Any]
@@ -72,6 +88,9 @@ class Controls:
         stall_after: Stop sending after this many events.
         error_type: ``error_type`` of the in-band error event.
         error_message: ``error_message`` of the in-band error event.
+        image_urls: Answer generated images as emulator URLs.
+        audio_bytes: Exact size of a speech body, or ``None`` for a size that follows
+            the text.
     """
 
     tokens: int | None = None
@@ -83,6 +102,8 @@ class Controls:
     stall_after: int | None = None
     error_type: str = "internal_error"
     error_message: str = "The emulator interrupted the stream with an error"
+    image_urls: bool = False
+    audio_bytes: int | None = None
 
 
 def read_controls(body: Mapping[str, Any]) -> tuple[Controls, list[Problem]]:
@@ -115,6 +136,8 @@ def read_controls(body: Mapping[str, Any]) -> tuple[Controls, list[Problem]]:
         *(check_int(raw, key, 0, None, nullable=True, loc=loc) for key in _FAULT_KEYS),
         check_string(raw, "error_type", loc=loc),
         check_string(raw, "error_message", loc=loc),
+        check_bool(raw, "image_urls", loc=loc),
+        check_int(raw, "audio_bytes", 0, _MAX_AUDIO_BYTES, nullable=True, loc=loc),
     )
     problems.extend(found for found in checks if found is not None)
     if sum(raw.get(key) is not None for key in _FAULT_KEYS) > 1:

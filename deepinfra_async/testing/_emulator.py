@@ -4,7 +4,8 @@ Every request goes through one middleware, in this order:
 
 1. it is recorded in `Emulator.requests` (rejected ones too);
 2. unknown routes get 404 ``{"detail": "Not Found"}``, wrong methods 405;
-3. a missing or wrong bearer token gets 401 with an OpenAI-style body;
+3. a missing or wrong bearer token gets 401 with an OpenAI-style body (except on public
+   routes such as ``GET /v1/images/{id}``);
 4. the request counts as in flight for its model until its response is finished;
 5. the first matching pre-header fault (if any) delays, drops or answers it;
 6. otherwise the route's handler answers. A streaming handler records a `StreamStats` in
@@ -30,9 +31,13 @@ from aiohttp.typedefs import Handler as _AiohttpHandler
 
 from ._catalogue import DEFAULT_MODELS
 from ._faults import Faults, run_fault
+from ._media import ImageStore
+from ._native import DEFAULT_DEPLOYMENTS, NATIVE_PREFIX, NATIVE_ROUTES
 from ._openai import OPENAI_PREFIXES, ROUTES, Handler
 from ._sse_writer import StreamStats
 from ._text import random_id
+from ._uploads import UploadRecord
+from ._webhooks import WebhookDelivery, WebhookSender
 from ._wire import json_response, openai_error, validation_error
 
 __all__ = ["Emulator", "RecordedRequest"]
@@ -43,7 +48,7 @@ _MAX_LOGGED_BODY: Final = 1 << 20
 _MAX_BODY: Final = 64 << 20
 #: How long shutdown waits for handlers and connections before forcing them closed.
 _SHUTDOWN_TIMEOUT: Final = 0.25
-_NATIVE_PREFIX: Final = "/v1/inference/"
+_DEPLOY_PREFIX: Final = NATIVE_PREFIX + "deploy/"
 _SECRET_HEADERS: Final = frozenset({"authorization", "x-api-key", "xi-api-key"})
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 
@@ -67,10 +72,12 @@ class RecordedRequest:
         query: Query parameters (the first value of repeated ones).
         headers: Request headers with lower-cased names (repeated ones joined by ``", "``).
             The repr hides credentials.
-        json: The decoded JSON body, or ``None`` when the body was not JSON, was invalid
-            JSON or was larger than 1 MiB.
-        model: The JSON body's ``"model"`` (OpenAI-style routes) or the model in the path
-            of ``/v1/inference/{model}``; ``None`` otherwise.
+        json: The decoded JSON body, or ``None`` when the body was not JSON (multipart and
+            other bodies are never read into the log), was invalid JSON or was larger
+            than 1 MiB.
+        model: The JSON body's ``"model"`` (OpenAI-style routes), the model in the path
+            of ``/v1/inference/{model}``, or the model of a ``/v1/inference/deploy/{id}``
+            deployment; ``None`` otherwise.
 
     .. versionadded:: 0.1.0
     """
@@ -122,9 +129,11 @@ def _decode(raw: bytes) -> Any:
         return _Unread.INVALID
 
 
-def _model_of(path: str, body: Any) -> str | None:
-    if path.startswith(_NATIVE_PREFIX):
-        return path[len(_NATIVE_PREFIX) :] or None
+def _model_of(path: str, body: Any, deployments: dict[str, str]) -> str | None:
+    if path.startswith(_DEPLOY_PREFIX):
+        return deployments.get(path[len(_DEPLOY_PREFIX) :])
+    if path.startswith(NATIVE_PREFIX):
+        return path[len(NATIVE_PREFIX) :] or None
     if isinstance(body, dict):
         model = body.get("model")
         if isinstance(model, str):
@@ -199,8 +208,18 @@ class Emulator:
         self.streams: list[StreamStats] = []
         #: Fault injection; see `Faults.add`.
         self.faults: Faults = Faults()
-        #: The model registry: model id -> task (``"chat"``, ``"embeddings"``, ...).
+        #: The model registry: model id -> task (``"chat"``, ``"embeddings"``,
+        #: ``"text-to-image"``, ...). Chat models also serve native text generation.
         self.models: dict[str, str] = dict(DEFAULT_MODELS)
+        #: Deployments for ``/v1/inference/deploy/{deploy_id}``: deploy id -> model id.
+        self.deployments: dict[str, str] = dict(DEFAULT_DEPLOYMENTS)
+        #: Every file received (multipart file parts and data URLs), in arrival order.
+        self.uploads: list[UploadRecord] = []
+        #: Every webhook delivery of native calls, updated as it goes.
+        self.webhooks: list[WebhookDelivery] = []
+        self._webhook_sender = WebhookSender(self.webhooks)
+        self._images = ImageStore()
+        self._public: set[web.AbstractRoute] = set()
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -273,6 +292,7 @@ class Emulator:
         assert runner is not None
         assert listener is not None
         listener.close()
+        await self._webhook_sender.aclose()
         pending = [task for task in self._handlers if not task.done()]
         for task in pending:
             task.cancel()
@@ -320,7 +340,9 @@ class Emulator:
         )
 
     def reset(self) -> None:
-        """Clear the request log, the statistics (stream statistics too) and the faults.
+        """Clear the logs, the statistics, the faults, and the upload and webhook records.
+
+        Stream statistics are cleared too; generated images stay available by URL.
 
         Requests still in flight stay counted in `in_flight` (and so in `max_in_flight`).
         """
@@ -332,6 +354,8 @@ class Emulator:
         self.max_in_flight.update(self.in_flight)
         self.streams.clear()
         self.faults.clear()
+        self.uploads.clear()
+        self.webhooks.clear()
 
     # -- request pipeline -----------------------------------------------------------------
 
@@ -347,6 +371,10 @@ class Emulator:
         for prefix in OPENAI_PREFIXES:
             for method, suffix, func in ROUTES:
                 app.router.add_route(method, prefix + suffix, self._route(func))
+        for method, path, func, public in NATIVE_ROUTES:
+            route = app.router.add_route(method, path, self._route(func))
+            if public:
+                self._public.add(route)
         return app
 
     def _route(self, func: Handler) -> _AiohttpHandler:
@@ -392,7 +420,7 @@ class Emulator:
                 query=dict(request.query),
                 headers=_headers_of(request),
                 json=logged,
-                model=_model_of(path, logged),
+                model=_model_of(path, logged, self.deployments),
             )
         )
         routing_error = request.match_info.http_exception
@@ -401,7 +429,7 @@ class Emulator:
                 allow = {"Allow": ",".join(sorted(routing_error.allowed_methods))}
                 return json_response({"detail": "Method Not Allowed"}, 405, allow)
             return json_response({"detail": "Not Found"}, 404)
-        if not self._authorized(request):
+        if request.match_info.route not in self._public and not self._authorized(request):
             return json_response(openai_error("Not authenticated"), 401)
         if body is _Unread.UNREAD:
             body = await self._read_json(request, logged_only=False)
@@ -410,7 +438,7 @@ class Emulator:
     async def _admitted(
         self, request: web.Request, handler: _AiohttpHandler, body: Any
     ) -> web.StreamResponse:
-        model = _model_of(request.path, body)
+        model = _model_of(request.path, body, self.deployments)
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)

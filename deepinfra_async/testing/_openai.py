@@ -6,8 +6,8 @@ JSON (``None`` when the request had no JSON body). The emulator registers every 
 and bookkeeping before a handler is called, so handlers only validate and answer.
 
 The handlers live in their own modules: `._chat` (with `._chat_stream` and `._tools`),
-`._completions` and `._embeddings`. Shapes shared by every route are in `._wire`; this
-module re-exports the common ones.
+`._completions`, `._embeddings` and `._openai_media` (images, speech, transcription).
+Shapes shared by every route are in `._wire`; this module re-exports the common ones.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ._catalogue import DEFAULT_MODELS, estimated_cost, model_entry
 from ._chat import ChatPlan, chat_completions, plan_chat, prompt_tokens, validate_chat
 from ._completions import completions
 from ._embeddings import embeddings
+from ._openai_media import image_generations, speech, transcriptions, translations
 from ._wire import json_response, model_not_found, openai_error, validation_error
 
 if TYPE_CHECKING:
@@ -71,4 +72,8 @@ ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
     ("POST", "/chat/completions", chat_completions),
     ("POST", "/completions", completions),
     ("POST", "/embeddings", embeddings),
+    ("POST", "/images/generations", image_generations),
+    ("POST", "/audio/speech", speech),
+    ("POST", "/audio/transcriptions", transcriptions),
+    ("POST", "/audio/translations", translations),
 )

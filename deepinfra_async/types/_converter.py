@@ -9,17 +9,23 @@ optional or list item once per type instead of once per value, and take a list o
 (an embedding) as the JSON parser produced it. Errors keep cattrs' shapes
 (``ClassValidationError``, ``IterableValidationError``) so ``cattrs.transform_error``
 can say where the mismatch is.
+
+Native inference results (``POST /v1/inference/{model}``) keep DeepInfra's
+``inference_status`` envelope in a field ``status: InferenceStatus``; the hooks here read
+and write that field under the wire key.
 """
 
 import types
 from collections.abc import Callable
 from typing import Any, Final, NoReturn, Union, get_args, get_origin
 
+import attrs
 import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .chat import _REQUEST_UNSTRUCTURE_HOOKS
+from .inference import InferenceResult, InferenceStatus, inference_result
 from .models import ModelMetadata
 
 __all__ = ["configure_converter", "converter", "make_converter"]
@@ -27,6 +33,8 @@ __all__ = ["configure_converter", "converter", "make_converter"]
 _Hook = Callable[[Any, Any], Any]
 
 _NoneType: Final = type(None)
+
+_STATUS_KEY: Final = "inference_status"
 
 
 def _type_error(expected: str, value: object) -> TypeError:
@@ -203,14 +211,57 @@ def _structure_model_metadata(type_: Any, converter: cattrs.Converter) -> _Hook:
     return make_dict_structure_fn(type_, converter, tags=override(struct_hook=structure_tags))
 
 
+def _has_status_field(type_: Any) -> bool:
+    """Whether ``type_`` is a native result: an attrs class with ``status: InferenceStatus``."""
+    if not isinstance(type_, type) or not attrs.has(type_) or type_ is InferenceResult:
+        return False
+    field = attrs.fields_dict(type_).get("status")
+    return field is not None and field.type is InferenceStatus
+
+
+def _structure_native_result(type_: Any, converter: cattrs.Converter) -> _Hook:
+    status = converter.get_structure_hook(InferenceStatus)
+
+    def structure_status(value: Any, _: Any) -> InferenceStatus:
+        if value.__class__ is dict:
+            result: InferenceStatus = status(value, InferenceStatus)
+            return result
+        if value is None:
+            return InferenceStatus()
+        # All of InferenceStatus' fields have defaults: cattrs' class hook would read a
+        # string or a list as the default status.
+        raise _type_error("an object or null", value)
+
+    return make_dict_structure_fn(
+        type_, converter, status=override(rename=_STATUS_KEY, struct_hook=structure_status)
+    )
+
+
+def _unstructure_native_result(type_: Any, converter: cattrs.Converter) -> Callable[[Any], Any]:
+    return make_dict_unstructure_fn(type_, converter, status=override(rename=_STATUS_KEY))
+
+
+def _unstructure_inference_result(type_: Any, converter: cattrs.Converter) -> Callable[[Any], Any]:
+    status = converter.get_unstructure_hook(InferenceStatus)
+
+    def unstructure(value: InferenceResult) -> dict[str, Any]:
+        # Back to the wire shape: the output's keys next to the envelope.
+        return {**value.output, "request_id": value.request_id, _STATUS_KEY: status(value.status)}
+
+    return unstructure
+
+
 def configure_converter(converter: cattrs.Converter) -> None:
     """Register our hooks on ``converter``.
 
     Structuring: ``str``, ``int``, ``float`` and ``bool`` are checked, not coerced (an
     integral float passes as an ``int``, an ``int`` as a ``float``); ``list[float]`` and
     ``dict[str, Any]`` are taken as decoded, without a copy; ``X | None`` and ``list[X]``
-    look the hook of ``X`` up once. Unstructuring: the request-side message classes leave
-    out every ``None`` field.
+    look the hook of ``X`` up once. Native results read and write their
+    :class:`InferenceStatus` field (``status``) under the wire key ``inference_status``,
+    ``null`` reading as the default status; an :class:`InferenceResult` is structured by
+    :func:`inference_result` and unstructured back to the flat wire shape. Unstructuring:
+    the request-side message classes leave out every ``None`` field.
 
     Args:
         converter: The converter to configure, for instance a fresh ``cattrs.Converter``.
@@ -229,6 +280,12 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook_func(lambda t: t == dict[str, Any], _structure_json_object)
     converter.register_structure_hook_factory(
         lambda t: t is ModelMetadata, _structure_model_metadata
+    )
+    converter.register_structure_hook_factory(_has_status_field, _structure_native_result)
+    converter.register_unstructure_hook_factory(_has_status_field, _unstructure_native_result)
+    converter.register_structure_hook(InferenceResult, lambda value, _: inference_result(value))
+    converter.register_unstructure_hook_factory(
+        lambda t: t is InferenceResult, _unstructure_inference_result
     )
     for cls, hook in _REQUEST_UNSTRUCTURE_HOOKS.items():
         converter.register_unstructure_hook(cls, hook)
