@@ -6,6 +6,7 @@ per-model concurrency limits, retries, timeouts and errors that say what went wr
 
 import contextlib
 
+from ._batch import BatchRequest, BatchResult, BatchRunner
 from ._binary import BinaryResponse
 from ._client import DeepInfra
 from ._codec import data_url
@@ -28,8 +29,10 @@ from ._errors import (
     StreamError,
     UnprocessableEntityError,
 )
+from ._jsonl import JobSummary, run_jsonl
 from ._streaming import AsyncStream
 from ._transport import ClientState, Response, StreamResponse
+from ._usage import ModelUsage, UsageTracker
 from ._version import __version__
 from .endpoints import ChatCompletionStream
 
@@ -41,6 +44,9 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchRequest",
+    "BatchResult",
+    "BatchRunner",
     "BinaryResponse",
     "ChatCompletionStream",
     "ClientConfig",
@@ -49,8 +55,10 @@ __all__ = [
     "DeepInfra",
     "DeepInfraError",
     "InternalServerError",
+    "JobSummary",
     "Limits",
     "LockedError",
+    "ModelUsage",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -64,8 +72,10 @@ __all__ = [
     "Timeout",
     "UnprocessableEntityError",
     "Unset",
+    "UsageTracker",
     "__version__",
     "data_url",
+    "run_jsonl",
 ]
 
 # Show the public path in reprs and tracebacks, not the private module.

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._version import __version__
 
@@ -30,6 +31,21 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the built-in emulator even when an API key is set",
     )
+
+    batch = commands.add_parser("batch", help="batch jobs in OpenAI's JSONL batch format")
+    jobs = batch.add_subparsers(dest="batch_command", required=True, metavar="ACTION")
+    run = jobs.add_parser("run", help="run a JSONL file locally; resumable")
+    run.add_argument("input", type=Path, help="JSONL input (custom_id, method, url, body)")
+    run.add_argument("output", type=Path, help="JSONL output, appended to")
+    run.add_argument("--concurrency", type=int, default=64, help="requests in flight (64)")
+    submit = jobs.add_parser("submit", help="upload a JSONL file and start a server-side batch")
+    submit.add_argument("input", type=Path)
+    submit.add_argument("--endpoint", default=None, help="default: the first line's url")
+    status = jobs.add_parser("status", help="show a server-side batch")
+    status.add_argument("batch_id")
+    download = jobs.add_parser("download", help="save a finished batch's output file")
+    download.add_argument("batch_id")
+    download.add_argument("output", type=Path)
 
     emulator = commands.add_parser("emulator", help="serve the DeepInfra emulator on loopback")
     emulator.add_argument("--host", default="127.0.0.1", help="loopback address")
@@ -65,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve_emulator(args.host, args.port, args.api_key, args.seed))
         return 0
+    if args.command == "batch":
+        from ._batch_cli import run_batch_command  # noqa: PLC0415 - keeps `--help` fast
+
+        return asyncio.run(run_batch_command(args))
     if args.command == "demo":
         from ._demo import run_demo  # noqa: PLC0415 - keeps `--help` fast
 

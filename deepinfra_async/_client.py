@@ -7,15 +7,19 @@ from typing import Any, Final, final
 
 from yarl import URL
 
+from ._batch import BatchRunner
 from ._codec import dumps
 from ._config import ClientConfig, Limits, RetryPolicy, Timeout, join_path, resolve_timeout
 from ._transport import ClientState, Response, Transport, warn_unclosed
+from ._usage import UsageTracker
 from .endpoints import (
     Audio,
+    Batches,
     Chat,
     ChatCompletions,
     Completions,
     Embeddings,
+    Files,
     Images,
     Inference,
     Models,
@@ -60,6 +64,11 @@ class DeepInfra:
         audio: ``audio.transcriptions``, ``audio.translations``, ``audio.speech``.
         inference: the native ``/v1/inference/{model}`` endpoint: ``inference.run(...)`` and
             typed helpers per task.
+        batch: ``batch.map(...)`` and ``batch.as_completed(...)``, concurrent local batches.
+        files: ``files.create/list/retrieve/content/delete``, for server-side batches.
+        batches: ``batches.create/retrieve/list/cancel``, DeepInfra's server-side Batch API.
+        usage: Per-model totals of requests, tokens and cost for every typed call and batch
+            made through this client (``usage.by_model()``, ``usage.total``).
 
     Args:
         api_key: The API key; else ``DEEPINFRA_API_KEY``, then ``DEEPINFRA_API_TOKEN``. When
@@ -81,8 +90,8 @@ class DeepInfra:
     """
 
     __slots__ = (
-        "__weakref__", "_config", "_transport", "_trusted", "audio", "chat", "completions",
-        "embeddings", "images", "inference", "models",
+        "__weakref__", "_config", "_transport", "_trusted", "audio", "batch", "batches", "chat",
+        "completions", "embeddings", "files", "images", "inference", "models", "usage",
     )  # fmt: skip
 
     def __init__(
@@ -113,16 +122,18 @@ class DeepInfra:
         )
         # Endpoint groups hold the transport, never the client: no reference cycle, so an
         # abandoned client is finalised (and warns) as soon as it is dropped.
-        ready, config = transport.ready, self._config
-        self.chat = Chat(ChatCompletions(ready, config))
-        self.completions = Completions(ready, config)
-        self.embeddings = Embeddings(ready, config)
-        self.models = Models(ready, config)
-        self.images = Images(ready, config)
-        self.audio = Audio(
-            Transcriptions(ready, config), Translations(ready, config), Speech(ready, config)
-        )
-        self.inference = Inference(ready, config)
+        self.usage = usage = UsageTracker()
+        shared = (transport.ready, self._config, usage)
+        self.chat = Chat(ChatCompletions(*shared))
+        self.completions = Completions(*shared)
+        self.embeddings = Embeddings(*shared)
+        self.models = Models(*shared)
+        self.images = Images(*shared)
+        self.audio = Audio(Transcriptions(*shared), Translations(*shared), Speech(*shared))
+        self.inference = Inference(*shared)
+        self.files = Files(*shared)
+        self.batches = Batches(*shared)
+        self.batch = BatchRunner(*shared)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         msg = "DeepInfra is not designed for subclassing: wrap it, or use RetryPolicy.on_retry"

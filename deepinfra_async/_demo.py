@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import sys
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from ._client import DeepInfra
 from ._config import API_KEY_ENV_VARS, Limits, RetryDetails, RetryPolicy
 from ._errors import DeepInfraError, NotFoundError
+from ._jsonl import run_jsonl
 from .types import Usage
 
 __all__ = ["run_demo"]
@@ -56,6 +61,7 @@ async def run_demo(*, force_emulator: bool = False) -> int:
                 await _models(client)
                 await _chat(client, model)
                 await _native(client, model)
+                await _batch(client, model)
                 await _errors(client)
                 if emu is not None:
                     await _retries(client, emu, model, retries)
@@ -116,6 +122,30 @@ async def _native(client: DeepInfra, model: str) -> None:
     cost = f"${status.cost:.8f}" if status.cost is not None else "not reported"
     print(f"generated: {result.text!r}")
     print(f"request {result.request_id}: {status.status}, cost {cost}")
+
+
+async def _batch(client: DeepInfra, model: str) -> None:
+    _say("A small batch job: JSONL in, JSONL out, resumable")
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "in.jsonl"
+        lines = [
+            {
+                "custom_id": f"q{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {
+                    "model": model,
+                    "messages": [{"role": "user", "content": f"Give me fact number {i}"}],
+                    "max_tokens": 12,
+                },
+            }
+            for i in range(25)
+        ]
+        source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        summary = await run_jsonl(
+            client, source, Path(folder) / "out.jsonl", concurrency=8, progress=sys.stdout
+        )
+    print(f"{summary.succeeded} answers written; the job cost ${summary.cost:.8f}")
 
 
 async def _errors(client: DeepInfra) -> None:

@@ -46,7 +46,7 @@ class AsyncStream(Generic[T]):
 
     __slots__ = (
         "_closed", "_decoder", "_done", "_events", "_finished", "_index", "_is_final",
-        "_overflowed", "_parse", "_received", "_received_len", "_response", "_text_of",
+        "_on_done", "_overflowed", "_parse", "_received", "_received_len", "_response", "_text_of",
         "_unbounded", "_usage_of", "usage",
     )  # fmt: skip
 
@@ -59,6 +59,7 @@ class AsyncStream(Generic[T]):
         is_final: Callable[[Any], bool] | None = None,
         text_of: Callable[[T], str | None] | None = None,
         usage_of: Callable[[T], Any] | None = None,
+        on_done: Callable[[Any], None] | None = None,
     ) -> None:
         self._response = response
         self._parse = parse
@@ -71,6 +72,7 @@ class AsyncStream(Generic[T]):
         self._is_final = is_final
         self._text_of = text_of
         self._usage_of = usage_of
+        self._on_done = on_done
         self._received: list[str] = []
         self._received_len = 0
         self._unbounded = False
@@ -123,6 +125,9 @@ class AsyncStream(Generic[T]):
             raise
         self._done = True
         self._release()
+        if self._finished and self._on_done is not None:
+            done, self._on_done = self._on_done, None
+            done(self.usage)
         raise StopAsyncIteration
 
     async def _fill(self) -> None:

@@ -573,3 +573,20 @@ def test_recorded_request_is_frozen() -> None:
     with pytest.raises(AttributeError):
         record.path = "/x"  # type: ignore[misc]
     assert json.loads(json.dumps(record.query)) == {}
+
+
+async def test_fault_every_spreads_failures() -> None:
+    """A fault with every=k applies to every k-th matching request only."""
+    async with Emulator() as emu, aiohttp.ClientSession() as session:
+        fault = emu.faults.add("/v1/openai/models", status=503, every=3, times=None)
+        statuses = []
+        for _ in range(9):
+            async with session.get(
+                f"{emu.url}/v1/openai/models", headers={"Authorization": f"Bearer {emu.api_key}"}
+            ) as response:
+                statuses.append(response.status)
+    assert statuses == [200, 200, 503] * 3
+    assert fault.hits == 3
+    assert fault.seen == 9
+    with pytest.raises(ValueError, match="every"):
+        emu.faults.add("/x", status=500, every=0)

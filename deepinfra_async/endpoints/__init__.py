@@ -3,12 +3,14 @@
 from .chat import Chat, ChatCompletionOptions, ChatCompletions, ChatCompletionStream
 from .completions import CompletionOptions, Completions
 from .embeddings import Embeddings
+from .files import Batches, Files
 from .inference import Inference
 from .media import Audio, Images, Speech, Transcriptions, Translations
 from .models import Models
 
 __all__ = [
     "Audio",
+    "Batches",
     "Chat",
     "ChatCompletionOptions",
     "ChatCompletionStream",
@@ -16,6 +18,7 @@ __all__ = [
     "CompletionOptions",
     "Completions",
     "Embeddings",
+    "Files",
     "Images",
     "Inference",
     "Models",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import cattrs
@@ -14,12 +16,14 @@ from .._codec import dumps, loads
 from .._config import ClientConfig, Timeout, join_path, resolve_timeout
 from .._errors import DeepInfraError, ResponseValidationError, StreamError
 from .._transport import Response, StreamResponse, Transport
+from .._usage import UsageTracker
 
 __all__ = [
     "Resource",
     "check_model",
     "decode_json",
     "merge_options",
+    "require_files",
     "structure",
 ]
 
@@ -119,6 +123,21 @@ CHECKS: Final[dict[str, Check]] = {
 }
 
 
+def require_files(files: Iterable[tuple[str, object]]) -> None:
+    """Check that every path among file arguments names an existing file, before sending.
+
+    A stat per path: cheap enough not to need a thread.
+
+    Raises:
+        ValueError: A path does not name a file (the field is named).
+    """
+    for name, value in files:
+        source = value[1] if isinstance(value, tuple) and len(value) >= 2 else value
+        if isinstance(source, os.PathLike) and not Path(source).is_file():
+            msg = f"{name}: no such file: {os.fspath(source)}"
+            raise ValueError(msg)
+
+
 def check_model(model: object) -> str:
     """Validate a model id for the OpenAI-compatible routes.
 
@@ -202,11 +221,37 @@ class Resource:
         config: The client's configuration.
     """
 
-    __slots__ = ("_config", "_ready")
+    __slots__ = ("_config", "_ready", "_usage")
 
-    def __init__(self, ready: Callable[[], Transport], config: ClientConfig) -> None:
+    def __init__(
+        self, ready: Callable[[], Transport], config: ClientConfig, usage: UsageTracker
+    ) -> None:
         self._ready = ready
         self._config = config
+        self._usage = usage
+
+    def _decoded(self, response: Response, model: str | None) -> Any:
+        """Decode a JSON answer and count its tokens and cost for ``client.usage``."""
+        data = decode_json(response)
+        self._usage.add_body(model, data)
+        return data
+
+    def _stream_done(self, model: str) -> Callable[[Any], None]:
+        """Return the callback a finished stream uses to count its usage."""
+        usage = self._usage
+
+        def done(final: Any) -> None:
+            if final is None:
+                usage.add(model, 0, 0, 0.0)
+            else:
+                usage.add(
+                    model,
+                    final.prompt_tokens or 0,
+                    final.completion_tokens or 0,
+                    final.estimated_cost or 0.0,
+                )
+
+        return done
 
     def _openai_url(self, path: str) -> URL:
         return join_path(self._config.openai_base_url, path)

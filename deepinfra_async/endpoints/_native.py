@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, Final, TypedDict
 
 from yarl import URL
@@ -14,7 +13,7 @@ from .._config import Timeout, join_path
 from .._errors import ResponseValidationError
 from .._transport import Response
 from ..types.inference_media import GeneratedImage, is_data_url, parse_data_url
-from ._base import Resource, merge_options
+from ._base import Resource, merge_options, require_files
 
 __all__ = ["CallOptions", "NativeResource", "binary_input", "check_text", "model_path"]
 
@@ -130,11 +129,7 @@ class NativeResource(Resource):
             return await self._send_json(
                 "POST", url, body, model=model, extra_headers=extra_headers, timeout=timeout
             )
-        for name, value in file_list:
-            source = value[1] if isinstance(value, tuple) and len(value) >= 2 else value
-            if isinstance(source, Path) and not source.is_file():
-                msg = f"{name}: no such file: {source}"
-                raise ValueError(msg)
+        require_files(file_list)
         multipart = build_multipart(body.items(), file_list)
         transport = self._ready()
         return await transport.send(

@@ -20,7 +20,7 @@ from ..types.chat import (
     Function,
     message_to_dict,
 )
-from ._base import Resource, check_model, decode_json, merge_options, structure
+from ._base import Resource, check_model, merge_options, structure
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -362,11 +362,12 @@ class ChatCompletions(Resource):
                 _parse_chunk,
                 max_event_bytes=self._config.limits.max_event_bytes,
                 usage_of=_chunk_usage,
+                on_done=self._stream_done(model),
             )
         response = await self._send_json(
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
-        return structure(_structure_completion, ChatCompletion, decode_json(response))
+        return structure(_structure_completion, ChatCompletion, self._decoded(response, model))
 
 
 def _rename_max_completion_tokens(body: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from .._config import Timeout
 from .._streaming import AsyncStream
 from ..types._converter import converter
 from ..types.completions import Completion
-from ._base import Resource, check_model, decode_json, merge_options, structure
+from ._base import Resource, check_model, merge_options, structure
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -175,8 +175,9 @@ class Completions(Resource):
                 max_event_bytes=self._config.limits.max_event_bytes,
                 text_of=_text,
                 usage_of=_usage,
+                on_done=self._stream_done(model),
             )
         response = await self._send_json(
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
-        return structure(_structure, Completion, decode_json(response))
+        return structure(_structure, Completion, self._decoded(response, model))

@@ -8,7 +8,7 @@ from typing import Any, Final, Literal
 from .._config import Timeout
 from ..types._converter import converter
 from ..types.embeddings import CreateEmbeddingResponse, decode_base64_embedding
-from ._base import Resource, check_model, decode_json, merge_options, structure
+from ._base import Resource, check_model, merge_options, structure
 
 __all__ = ["Embeddings"]
 
@@ -107,7 +107,7 @@ class Embeddings(Resource):
         response = await self._send_json(
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
-        data = decode_json(response)
+        data = self._decoded(response, model)
         if encoding_format == "base64" and type(data) is dict:
             for item in data.get("data") or ():
                 if type(item) is dict and isinstance(item.get("embedding"), str):

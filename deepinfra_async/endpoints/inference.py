@@ -27,7 +27,7 @@ from ..types.inference_tasks import (
     TokenClassificationResult,
     ZeroShotImageClassificationResult,
 )
-from ._base import decode_json, merge_options, structure
+from ._base import merge_options, structure
 from ._native import CallOptions, NativeResource, binary_input, check_text
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class Inference(NativeResource):
         options: Mapping[str, Any],
     ) -> R:
         response = await self._post(model, body, files, options)
-        return structure(converter.get_structure_hook(cls), cls, decode_json(response))
+        return structure(converter.get_structure_hook(cls), cls, self._decoded(response, model))
 
     async def run(
         self,
@@ -180,7 +180,7 @@ class Inference(NativeResource):
         response = await self._post(
             model, dict(body or {}), list((files or {}).items()), options
         )
-        data = decode_json(response)
+        data = self._decoded(response, model)
         try:
             return inference_result(data)
         except TypeError as exc:
@@ -255,6 +255,7 @@ class Inference(NativeResource):
             max_event_bytes=self._config.limits.max_event_bytes,
             is_final=_is_final_event,
             text_of=_token_text,
+            on_done=self._stream_done(model),
         )
 
     async def embeddings(
@@ -330,7 +331,7 @@ class Inference(NativeResource):
         params, call = _split(options, _IMAGE, "text_to_image")
         body: dict[str, Any] = {"prompt": check_text("prompt", prompt)}
         merge_options(body, params, _IMAGE, None, "text_to_image")
-        data = decode_json(await self._post(model, body, [], call))
+        data = self._decoded(await self._post(model, body, [], call), model)
         envelope = self._envelope(data, "TextToImageResult")
         output = envelope.output
         nsfw = output.get("nsfw_content_detected")
@@ -407,7 +408,7 @@ class Inference(NativeResource):
                 content_type=content_type.split(";")[0] or "application/octet-stream",
                 request_id=response.headers.get("x-request-id"),
             )
-        envelope = self._envelope(decode_json(response), "TextToSpeechResult")
+        envelope = self._envelope(self._decoded(response, model), "TextToSpeechResult")
         audio, mime, _ = await self._media(envelope.output.get("audio"), "audio", options)
         return TextToSpeechResult(
             audio=audio,

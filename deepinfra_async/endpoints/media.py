@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Final, Literal, overload
 
 from .._binary import BinaryResponse
@@ -12,7 +11,7 @@ from .._config import Timeout
 from ..types._converter import converter
 from ..types.audio import Transcription
 from ..types.images import ImagesResponse
-from ._base import Resource, check_model, decode_json, merge_options, structure
+from ._base import Resource, check_model, merge_options, require_files, structure
 from ._native import check_text
 
 __all__ = ["Audio", "Images", "Speech", "Transcriptions", "Translations"]
@@ -92,7 +91,9 @@ class Images(Resource):
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
         return structure(
-            converter.get_structure_hook(ImagesResponse), ImagesResponse, decode_json(response)
+            converter.get_structure_hook(ImagesResponse),
+            ImagesResponse,
+            self._decoded(response, model),
         )
 
 
@@ -123,10 +124,7 @@ class _AudioText(Resource):
                 f"got {response_format!r}"
             )
             raise ValueError(msg)
-        source = file[1] if isinstance(file, tuple) and len(file) >= 2 else file
-        if isinstance(source, Path) and not source.is_file():
-            msg = f"file: no such file: {source}"
-            raise ValueError(msg)
+        require_files([("file", file)])
         multipart = build_multipart(
             [("model", check_model(model)), *fields, ("response_format", response_format)],
             [("file", file)],
@@ -143,7 +141,9 @@ class _AudioText(Resource):
         if response_format in _TEXT_FORMATS:
             return response.text()
         return structure(
-            converter.get_structure_hook(Transcription), Transcription, decode_json(response)
+            converter.get_structure_hook(Transcription),
+            Transcription,
+            self._decoded(response, model),
         )
 
 

@@ -23,6 +23,12 @@ transcription) the emulator serves native ``/v1/inference/{model}`` calls for ev
 ``emu.models`` (JSON with data URLs, or multipart uploads streamed without buffering),
 records each file received in ``emu.uploads`` and each webhook call in ``emu.webhooks``.
 
+The Files and Batches APIs (``/v1/openai/files``, ``/v1/openai/batches``) keep uploads in a
+temporary directory removed by ``aclose()`` and run each batch in the background, sending
+its lines to the emulator's own routes over loopback, so faults apply to them too.
+``emu.batch_line_delay`` slows lines down and ``await emu.wait_batch(batch_id)`` returns the
+final batch object.
+
 This package uses only ``aiohttp.web`` and never imports the rest of ``deepinfra_async``.
 
 .. versionadded:: 0.1.0

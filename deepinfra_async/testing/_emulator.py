@@ -29,8 +29,10 @@ import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler as _AiohttpHandler
 
+from ._batches import BatchStore
 from ._catalogue import DEFAULT_MODELS
 from ._faults import Faults, run_fault
+from ._files import FileStore
 from ._media import ImageStore
 from ._native import DEFAULT_DEPLOYMENTS, NATIVE_PREFIX, NATIVE_ROUTES
 from ._openai import OPENAI_PREFIXES, ROUTES, Handler
@@ -217,7 +219,18 @@ class Emulator:
         self.uploads: list[UploadRecord] = []
         #: Every webhook delivery of native calls, updated as it goes.
         self.webhooks: list[WebhookDelivery] = []
+        #: Seconds each batch line waits before its request is sent, so tests can watch a
+        #: batch in progress (lines still overlap, up to `batch_concurrency` at a time).
+        self.batch_line_delay: float = 0.0
+        #: How many lines of one batch run at once.
+        self.batch_concurrency: int = 16
+        #: Largest upload accepted for purpose ``"batch"``, in bytes (DeepInfra: 200 MB).
+        self.max_batch_file_bytes: int = 200 << 20
+        #: Largest upload accepted for any purpose, in bytes (DeepInfra: 512 MB).
+        self.max_file_bytes: int = 512 << 20
         self._webhook_sender = WebhookSender(self.webhooks)
+        self._files = FileStore()
+        self._batches = BatchStore()
         self._images = ImageStore()
         self._public: set[web.AbstractRoute] = set()
 
@@ -293,6 +306,7 @@ class Emulator:
         assert listener is not None
         listener.close()
         await self._webhook_sender.aclose()
+        await self._batches.aclose()
         pending = [task for task in self._handlers if not task.done()]
         for task in pending:
             task.cancel()
@@ -302,6 +316,7 @@ class Emulator:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_SHUTDOWN_TIMEOUT):
                 await listener.wait_closed()
+        await self._files.aclose()
         # Closed transports release their sockets on the next loop iterations.
         for _ in range(3):
             await asyncio.sleep(0)
@@ -336,8 +351,30 @@ class Emulator:
         where = f" {self._url}" if self._url else ""
         return (
             f"<Emulator {self._state.value}{where} requests={len(self.requests)} "
-            f"connections={self.connections_accepted} faults={len(self.faults)}>"
+            f"connections={self.connections_accepted} faults={len(self.faults)} "
+            f"files={len(self._files)} batches={len(self._batches)}>"
         )
+
+    async def wait_batch(self, batch_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until a batch reaches a final status and return its batch object.
+
+        A final status is ``completed``, ``failed`` or ``cancelled``. Closing the emulator
+        also ends the wait.
+
+        Args:
+            batch_id: The ``batch_...`` id returned by ``POST /v1/openai/batches``.
+            timeout: Seconds to wait at most.
+
+        Returns:
+            The batch object, as ``GET /v1/openai/batches/{batch_id}`` would return it.
+
+        Raises:
+            KeyError: No batch has that id.
+            TimeoutError: The batch did not finish within ``timeout`` seconds.
+
+        .. versionadded:: 0.1.0
+        """
+        return await self._batches.wait(batch_id, timeout)
 
     def reset(self) -> None:
         """Clear the logs, the statistics, the faults, and the upload and webhook records.

@@ -57,8 +57,11 @@ class Fault:
         stall: Mid-stream only: stop sending after ``after_events`` events and keep the
             connection open until the client leaves or the emulator closes.
         times: How many requests the fault applies to (``None`` = all of them).
+        every: Apply to every ``every``-th matching request only (1 = each of them), which
+            spreads faults through a run, e.g. ``every=10`` for one request in ten.
         hits: How many requests it has applied to so far.
         remaining: Uses left (``None`` = unlimited).
+        seen: Matching requests seen so far (counted for ``every``).
 
     .. versionadded:: 0.1.0
     """
@@ -76,6 +79,8 @@ class Fault:
     error: dict[str, Any] | None = None
     stall: bool = False
     times: int | None = 1
+    every: int = 1
+    seen: int = 0
     hits: int = 0
     remaining: int | None = attrs.field(default=attrs.Factory(_remaining_default, takes_self=True))
 
@@ -173,6 +178,7 @@ class Faults:
         error: Mapping[str, Any] | None = None,
         stall: bool = False,
         times: int | None = 1,
+        every: int = 1,
     ) -> Fault:
         """Add a fault after the existing ones.
 
@@ -202,6 +208,8 @@ class Faults:
             stall: With ``after_events``: stop sending and hold the connection open
                 until the client gives up or the emulator closes.
             times: How many requests the fault applies to; ``None`` for all.
+            every: Apply only to every ``every``-th matching request (1, the default, means
+                each one): ``every=10, times=None`` fails one request in ten, spread evenly.
 
         Returns:
             The fault, whose ``hits`` and ``remaining`` show how it was used.
@@ -213,6 +221,8 @@ class Faults:
                 more than one of ``drop``, ``error`` and ``stall`` mid-stream).
         """
         _check_fault_args(status, retry_after, retry_after_ms, delay, drop, times)
+        if type(every) is not int or every < 1:
+            raise ValueError(f"every must be an integer >= 1, got {every!r}")
         answers = any(
             value is not None for value in (status, body, headers, retry_after, retry_after_ms)
         )
@@ -231,6 +241,7 @@ class Faults:
             error=dict(error) if error is not None else None,
             stall=stall,
             times=times,
+            every=every,
         )
         self._faults.append(fault)
         return fault
@@ -268,6 +279,9 @@ class Faults:
     def _take(self, method: str, path: str, *, mid_stream: bool) -> Fault | None:
         for fault in self._faults:
             if (fault.after_events is not None) is mid_stream and fault.matches(method, path):
+                fault.seen += 1
+                if fault.seen % fault.every:
+                    continue
                 fault.hits += 1
                 if fault.remaining is not None:
                     fault.remaining -= 1

@@ -9,6 +9,16 @@ the cattrs converter that structures them from decoded JSON.
 
 from ._converter import configure_converter, make_converter
 from .audio import Transcription, TranscriptionSegment, TranscriptionWord
+from .batches import (
+    Batch,
+    BatchError,
+    BatchErrors,
+    BatchList,
+    BatchRequestCounts,
+    FileDeleted,
+    FileList,
+    FileObject,
+)
 from .chat import (
     AssistantMessage,
     ChatCompletion,
@@ -81,6 +91,11 @@ from .shared import CompletionTokensDetails, PromptTokensDetails, Usage
 
 __all__ = [
     "AssistantMessage",
+    "Batch",
+    "BatchError",
+    "BatchErrors",
+    "BatchList",
+    "BatchRequestCounts",
     "BoundingBox",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -103,6 +118,9 @@ __all__ = [
     "Embedding",
     "EmbeddingUsage",
     "EmbeddingsResult",
+    "FileDeleted",
+    "FileList",
+    "FileObject",
     "FillMaskResult",
     "Function",
     "GeneratedImage",
