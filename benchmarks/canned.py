@@ -103,9 +103,7 @@ def _chunk(content: str | None, *, final: bool, tokens: int) -> bytes:
         "object": "chat.completion.chunk",
         "created": CREATED,
         "model": CHAT_MODEL,
-        "choices": [
-            {"index": 0, "delta": delta, "finish_reason": "stop" if final else None}
-        ],
+        "choices": [{"index": 0, "delta": delta, "finish_reason": "stop" if final else None}],
         "usage": (
             {
                 "prompt_tokens": PROMPT_TOKENS,

@@ -53,8 +53,8 @@ WORKLOADS: Final = (
         1, 1, 1, 1, "import", "import", 1.5, "<= 1.5x import aiohttp, < import openai",
     ),
     Workload(
-        "W6", "embeddings 16 x 1024 floats, concurrency 64", "embed", "w6",
-        1_000, 64, 6, 3, "cpu", "response", 1.3, "<= 1.3x floor",
+        "W6", "500 embeddings responses of 16 x 1,024 floats, concurrency 64", "embed", "w6",
+        500, 64, 6, 3, "cpu", "response", 1.3, "<= 1.3x floor",
     ),
     Workload(
         "W7", "20,000 native text-generation calls, concurrency 64", "native", "w7",

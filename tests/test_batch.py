@@ -169,10 +169,10 @@ async def test_jsonl_job_with_faults_writes_every_line_once(
     """10,000 lines, one request in ten answered 429 or 500: each custom_id once, all 200."""
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_jsonl(source, [line(i) for i in range(10_000)])
-    # One request in ten fails, evenly spread: 500 answers 429, 500 answer 500.
-    emu.faults.add(CHAT, status=429, retry_after=0, every=20, times=500)
-    emu.faults.add(CHAT, status=500, every=19, times=500)
-    policy = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.05)
+    # About one attempt in ten fails, at random (seeded): half 429, half 500.
+    rate_limited = emu.faults.add(CHAT, status=429, retry_after=0, rate=0.05, times=None)
+    broken = emu.faults.add(CHAT, status=500, rate=0.0526, times=None, seed=1)
+    policy = RetryPolicy(max_attempts=8, initial_backoff=0.01, max_backoff=0.05)
     async with DeepInfra(emu.api_key, base_url=emu.url, retry=policy) as client:
         summary = await run_jsonl(client, source, target, concurrency=64, progress=None)
     ids = output_ids(target)
@@ -183,7 +183,11 @@ async def test_jsonl_job_with_faults_writes_every_line_once(
     assert statuses == {200}
     assert summary.succeeded == 10_000
     assert summary.failed == 0
-    assert len(emu.requests) == 11_000
+    faults = rate_limited.hits + broken.hits
+    assert 0.08 < faults / len(emu.requests) < 0.12
+    assert rate_limited.hits > 300
+    assert broken.hits > 300
+    assert len(emu.requests) == 10_000 + faults
     assert summary.usage[CHAT_MODEL].requests == 10_000
     assert summary.cost > 0
 

@@ -590,3 +590,24 @@ async def test_fault_every_spreads_failures() -> None:
     assert fault.seen == 9
     with pytest.raises(ValueError, match="every"):
         emu.faults.add("/x", status=500, every=0)
+
+
+async def test_fault_rate_is_random_but_repeatable() -> None:
+    """A fault with rate=p hits about p of the requests, the same ones for the same seed."""
+    patterns = []
+    for _ in range(2):
+        async with Emulator() as emu, aiohttp.ClientSession() as session:
+            fault = emu.faults.add("/v1/openai/models", status=503, rate=0.3, times=None, seed=7)
+            statuses = []
+            for _ in range(60):
+                async with session.get(
+                    f"{emu.url}/v1/openai/models",
+                    headers={"Authorization": f"Bearer {emu.api_key}"},
+                ) as response:
+                    statuses.append(response.status)
+            patterns.append(statuses)
+            assert 8 <= fault.hits <= 30
+    assert patterns[0] == patterns[1]
+    assert patterns[0] != sorted(patterns[0])
+    with pytest.raises(ValueError, match="rate"):
+        emu.faults.add("/x", status=500, rate=0)

@@ -138,7 +138,8 @@ async def run_pool(count: int, concurrency: int, op: Callable[[], Awaitable[int]
     async def worker() -> None:
         nonlocal total
         for _ in todo:  # the iterator is shared: each worker takes the next item
-            total += await op()
+            value = await op()  # (not `total += await op()`: that reads total before awaiting)
+            total += value
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, count))))
     return total

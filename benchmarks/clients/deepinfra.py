@@ -52,9 +52,7 @@ class DeepInfraAsync(Adapter):
         limits = None
         if job["kind"] == "hold":
             limits = self.lib.Limits(max_connections=None, per_model_concurrency=None)
-        self.client = self.lib.DeepInfra(
-            api_key="bench", base_url=job["base_url"], limits=limits
-        )
+        self.client = self.lib.DeepInfra(api_key="bench", base_url=job["base_url"], limits=limits)
         await self.client.__aenter__()
 
     @property

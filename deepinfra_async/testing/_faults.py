@@ -18,6 +18,7 @@ import fnmatch
 import http
 import json
 import math
+import random
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -61,6 +62,9 @@ class Fault:
             spreads faults through a run, e.g. ``every=10`` for one request in ten.
         hits: How many requests it has applied to so far.
         remaining: Uses left (``None`` = unlimited).
+        rate: Apply to each matching request with this probability (1.0 = always), drawn
+            from a generator seeded with ``seed``, so a run is repeatable.
+        seed: Seed of the ``rate`` draws.
         seen: Matching requests seen so far (counted for ``every``).
 
     .. versionadded:: 0.1.0
@@ -80,7 +84,20 @@ class Fault:
     stall: bool = False
     times: int | None = 1
     every: int = 1
+    rate: float = 1.0
+    seed: int = 0
     seen: int = 0
+    _rng: random.Random = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def draw(self) -> bool:
+        """Decide whether this matching request is hit, counting it for ``every``."""
+        self.seen += 1
+        if self.seen % self.every:
+            return False
+        return self.rate >= 1.0 or self._rng.random() < self.rate
     hits: int = 0
     remaining: int | None = attrs.field(default=attrs.Factory(_remaining_default, takes_self=True))
 
@@ -179,6 +196,8 @@ class Faults:
         stall: bool = False,
         times: int | None = 1,
         every: int = 1,
+        rate: float = 1.0,
+        seed: int = 0,
     ) -> Fault:
         """Add a fault after the existing ones.
 
@@ -210,6 +229,9 @@ class Faults:
             times: How many requests the fault applies to; ``None`` for all.
             every: Apply only to every ``every``-th matching request (1, the default, means
                 each one): ``every=10, times=None`` fails one request in ten, spread evenly.
+            rate: Apply to each matching request with this probability (0 < rate <= 1),
+                independently, as real failures happen: ``rate=0.1`` fails about one in ten.
+            seed: Seed of the ``rate`` draws, so a run is repeatable.
 
         Returns:
             The fault, whose ``hits`` and ``remaining`` show how it was used.
@@ -223,6 +245,8 @@ class Faults:
         _check_fault_args(status, retry_after, retry_after_ms, delay, drop, times)
         if type(every) is not int or every < 1:
             raise ValueError(f"every must be an integer >= 1, got {every!r}")
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(f"rate must be in (0, 1], got {rate!r}")
         answers = any(
             value is not None for value in (status, body, headers, retry_after, retry_after_ms)
         )
@@ -242,6 +266,8 @@ class Faults:
             stall=stall,
             times=times,
             every=every,
+            rate=float(rate),
+            seed=seed,
         )
         self._faults.append(fault)
         return fault
@@ -279,8 +305,7 @@ class Faults:
     def _take(self, method: str, path: str, *, mid_stream: bool) -> Fault | None:
         for fault in self._faults:
             if (fault.after_events is not None) is mid_stream and fault.matches(method, path):
-                fault.seen += 1
-                if fault.seen % fault.every:
+                if not fault.draw():
                     continue
                 fault.hits += 1
                 if fault.remaining is not None:

@@ -6,8 +6,8 @@ JSON (``None`` when the request had no JSON body). The emulator registers every 
 and bookkeeping before a handler is called, so handlers only validate and answer.
 
 The handlers live in their own modules: `._chat` (with `._chat_stream` and `._tools`),
-`._completions`, `._embeddings`, `._openai_media` (images, speech, transcription), `._files`
-and `._batches` (with `._batch_runner`).
+`._completions`, `._embeddings`, `._openai_media` (images, speech, transcription),
+`._file_routes` and `._batch_routes`.
 Shapes shared by every route are in `._wire`; this module re-exports the common ones.
 """
 
@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from ._batches import BATCH_ROUTES
+from ._batch_routes import BATCH_ROUTES
 from ._catalogue import DEFAULT_MODELS, estimated_cost, model_entry
 from ._chat import ChatPlan, chat_completions, plan_chat, prompt_tokens, validate_chat
 from ._completions import completions
 from ._embeddings import embeddings
-from ._files import FILE_ROUTES
+from ._file_routes import FILE_ROUTES
 from ._openai_media import image_generations, speech, transcriptions, translations
 from ._wire import json_response, model_not_found, openai_error, validation_error
 

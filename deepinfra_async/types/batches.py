@@ -1,7 +1,5 @@
 """Typed results of the Files and Batches API (DeepInfra's server-side batch processing)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import attrs

@@ -1,0 +1,320 @@
+"""Turn a run's measurements into medians, ratios to the floor, and a Markdown report."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from .runner import Run
+from .spec import CLIENTS, Client, Workload
+
+__all__ = ["Cell", "cells", "machine", "markdown", "save_raw", "verdicts", "versions"]
+
+_PACKAGES: Final = (
+    "deepinfra-async", "aiohttp", "attrs", "cattrs", "yarl", "multidict", "orjson", "openai",
+    "httpx2", "httpx", "httpcore2", "pydantic", "pydantic-core", "jiter",
+)  # fmt: skip
+
+
+@dataclass
+class Cell:
+    """One client on one workload: the median metric, its ratio to the floor, the spread."""
+
+    value: float | None
+    ratio: float | None
+    low: float | None
+    high: float | None
+    reps: int
+    ok: bool
+    unavailable: bool = False
+
+
+def _metric(workload: Workload, record: dict[str, Any]) -> float | None:
+    if not record.get("ok") or record.get("unavailable"):
+        return None
+    if workload.metric == "cpu":
+        return float(record["cpu"]) / max(int(record["units"]), 1)
+    if workload.metric == "rss_per_stream":
+        return float(record["rss_per_stream"])
+    if workload.metric == "rss_growth":
+        return float(record["rss_growth"])
+    return float(record["cpu"])
+
+
+def cells(run: Run) -> dict[tuple[str, str], Cell]:
+    """Medians per (workload, client), with ratios to the floor's median in the same run."""
+    out: dict[tuple[str, str], Cell] = {}
+    for workload in run.options.workloads:
+        per_client: dict[str, dict[int, float]] = {}
+        flags: dict[str, tuple[bool, bool]] = {}
+        for record in run.results:
+            if record["workload"] != workload.key:
+                continue
+            key = record["client"]
+            value = _metric(workload, record)
+            ok, unavailable = flags.get(key, (True, False))
+            flags[key] = (
+                ok and bool(record.get("ok")),
+                unavailable or bool(record.get("unavailable")),
+            )
+            if value is not None:
+                per_client.setdefault(key, {})[record["rep"]] = value
+        floor = per_client.get("floor", {})
+        floor_median = statistics.median(floor.values()) if floor else None
+        for key, (ok, unavailable) in flags.items():
+            values = per_client.get(key, {})
+            median = statistics.median(values.values()) if values else None
+            ratio = low = high = None
+            if median is not None and floor_median:
+                ratio = median / floor_median
+                paired = [v / floor[r] for r, v in values.items() if floor.get(r)]
+                if paired:
+                    low, high = min(paired), max(paired)
+            out[(workload.key, key)] = Cell(
+                median, ratio, low, high, len(values), ok, unavailable and not values
+            )
+    return out
+
+
+def _server_use(run: Run, workload: Workload) -> tuple[float, float] | None:
+    uses = [
+        r["server_cpu"] / r["wall"]
+        for r in run.results
+        if r["workload"] == workload.key and r.get("wall") and "server_cpu" in r
+    ]
+    if not uses:
+        return None
+    return statistics.median(uses), max(uses)
+
+
+def _fmt_value(workload: Workload, value: float) -> str:
+    if workload.metric == "cpu":
+        micro = value * 1e6
+        digits = 1 if micro < 100 else 0
+        return f"{micro:,.{digits}f} µs/{workload.unit}"
+    if workload.metric == "rss_per_stream":
+        return f"{value / 1024:,.1f} KiB/stream"
+    if workload.metric == "rss_growth":
+        return f"{value / 2**20:,.2f} MiB"
+    return f"{value * 1000:,.0f} ms"
+
+
+def _fmt_cell(workload: Workload, client: Client, cell: Cell | None) -> str:
+    if cell is None:
+        return "n/a" if workload.kind == "batch" and client.key.startswith("openai") else "-"
+    if cell.unavailable:
+        return "not available"
+    if not cell.ok and cell.value is None:
+        return "FAILED"
+    if cell.value is None:
+        return "-"
+    flag = "" if cell.ok else " (some reps failed)"
+    if workload.metric == "rss_growth":
+        text = _fmt_value(workload, cell.value)
+        if cell.ratio is not None and client.key != "floor":
+            text += f" ({cell.ratio:.2f}x)"
+        return text + flag
+    if client.key == "floor":
+        return f"1.00x = {_fmt_value(workload, cell.value)}{flag}"
+    if cell.ratio is None:
+        return _fmt_value(workload, cell.value) + flag
+    spread = ""
+    if cell.low is not None and cell.high is not None and cell.reps > 1:
+        spread = f" [{cell.low:.2f}-{cell.high:.2f}]"
+    return f"{cell.ratio:.2f}x{spread}{flag}"
+
+
+def verdicts(run: Run, table: dict[tuple[str, str], Cell]) -> list[tuple[str, str, bool | None]]:
+    """Check deepinfra_async against the issue's targets: (target, measured, met)."""
+    out: list[tuple[str, str, bool | None]] = []
+    keys = {w.key: w for w in run.options.workloads}
+
+    def ratio(w: str, client: str) -> float | None:
+        cell = table.get((w, client))
+        return None if cell is None else cell.ratio
+
+    def value(w: str, client: str) -> float | None:
+        cell = table.get((w, client))
+        return None if cell is None else cell.value
+
+    for key, limit in (("W1", 1.2), ("W2", 1.6), ("W6", 1.3), ("W7", 1.2), ("W8", 1.3)):
+        if key not in keys:
+            continue
+        r = ratio(key, "deepinfra_async")
+        if key == "W8" and table.get((key, "deepinfra_async")) is not None and r is None:
+            out.append((f"W8 <= {limit}x floor's W1 CPU per request", "not available", None))
+            continue
+        label = f"{key} <= {limit}x floor"
+        if key == "W8":
+            label = "W8 <= 1.3x floor's W1 CPU per request"
+        out.append((label, "-" if r is None else f"{r:.2f}x", None if r is None else r <= limit))
+    if "W3" in keys:
+        r = ratio("W3", "deepinfra_async")
+        out.append(("W3 RSS per open stream <= floor", "-" if r is None else f"{r:.2f}x",
+                    None if r is None else r <= 1.0))  # fmt: skip
+    if "W4" in keys:
+        v = value("W4", "deepinfra_async")
+        out.append(("W4 RSS growth <= 8 MiB", "-" if v is None else f"{v / 2**20:.2f} MiB",
+                    None if v is None else v <= 8 * 2**20))  # fmt: skip
+    if "W5" in keys:
+        r = ratio("W5", "deepinfra_async")
+        out.append(("W5 import <= 1.5x `import aiohttp`", "-" if r is None else f"{r:.2f}x",
+                    None if r is None else r <= 1.5))  # fmt: skip
+        mine = value("W5", "deepinfra_async")
+        theirs = value("W5", "openai")
+        if mine is not None and theirs is not None:
+            out.append(("W5 import below `import openai`", f"{mine / theirs:.2f}x openai's",
+                        mine < theirs))  # fmt: skip
+    for key in ("W1", "W6"):
+        if key not in keys:
+            continue
+        r = ratio(key, "deepinfra_async+orjson")
+        if r is not None:
+            out.append((f"{key} with orjson (speedups) beats the floor", f"{r:.2f}x", r < 1.0))
+    return out
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the measured packages."""
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def machine() -> dict[str, str]:
+    """The CPU model, core count, kernel and memory."""
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kib = int(f.readline().split()[1])
+            memory = f"{kib / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "cpu": model,
+        "cores": str(os.cpu_count()),
+        "kernel": f"{platform.system()} {platform.release()}",
+        "memory": memory,
+    }
+
+
+def markdown(run: Run, skipped: list[str]) -> str:
+    """Render the report."""
+    table = cells(run)
+    clients = run.options.clients
+    when = datetime.datetime.fromtimestamp(run.started, datetime.UTC)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run on {when:%Y-%m-%d %H:%M} UTC with `python -m benchmarks"
+        f" --reps {run.options.reps}`. Each cell is the median over the repetitions of the CPU"
+        " time (user + sys) of a fresh client process, as a ratio to the raw-aiohttp floor"
+        " measured in the same run; `[low-high]` is the range of the per-repetition ratios."
+        " The floor's own cell shows its median CPU time per operation for scale. W3 and W4"
+        " report memory, W5 the CPU time of the import statement. No wall times.",
+        "",
+    ]
+    header = ["Workload", *(c.label for c in clients), "Target (deepinfra_async)", "Server CPU"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for workload in run.options.workloads:
+        row = [f"{workload.key} {workload.title}"]
+        row += [_fmt_cell(workload, c, table.get((workload.key, c.key))) for c in clients]
+        row.append(workload.target_text)
+        use = _server_use(run, workload)
+        row.append("-" if use is None else f"{100 * use[0]:.0f}% (max {100 * use[1]:.0f}%)")
+        lines.append("| " + " | ".join(row) + " |")
+    w8 = table.get(("W8", "deepinfra_async"))
+    w1 = table.get(("W1", "deepinfra_async"))
+    if w8 is not None and w1 is not None and w8.value and w1.value:
+        lines += [
+            "",
+            f"W8 against deepinfra_async's own W1: {w8.value / w1.value:.2f}x CPU per request.",
+        ]
+    lines += ["", "## Targets", "", "| Target | Measured | Met |", "|---|---|---|"]
+    for target, measured, met in verdicts(run, table):
+        mark = "n/a" if met is None else ("yes" if met else "**no**")
+        lines.append(f"| {target} | {measured} | {mark} |")
+    info = machine()
+    vers = versions()
+    lines += [
+        "",
+        "## Setup",
+        "",
+        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}, {info['kernel']}"
+        " (shared with other work; only ratios measured in one run are meaningful).",
+        f"- Server: {run.server_version or run.server_name}, one worker, keep-alive, serving"
+        " canned DeepInfra-shaped bodies from files (`benchmarks/canned.py`). Server CPU is its"
+        " CPU time over the client's measured span divided by that span (100% = one core).",
+        (
+            f"- Pinning: server on core {run.pinned[0]}, each client process on core"
+            f" {run.pinned[1]}."
+            if run.pinned
+            else "- Pinning: none (fewer than two cores available)."
+        ),
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
+        "- Clients: `deepinfra_async` runs with orjson hidden (standard-library `json`, the plain"
+        " install); `deepinfra_async + orjson` is the `speedups` extra. Both use the library's"
+        " defaults, except W3, which lifts the pool (256) and per-model (200) limits so that"
+        " 1,000 streams can be open at once. The OpenAI SDK has no native-endpoint method, so"
+        " its W7 uses the generic `client.post(..., cast_to=object)`; it has no batch runner"
+        ' (W8 n/a). Its W6 asks for `encoding_format="float"`.',
+        "- Method: for each workload, the clients run in turn (A B C A B C ...), each in a fresh"
+        " process, after an untimed warm-up that opens the connections. CPU time comes from"
+        " `getrusage(RUSAGE_SELF)` around the workload only. W2 decodes each chunk into the"
+        " client's typed object (the floor: `json.loads`). W3 opens 1,000 streams at once and"
+        " holds them after their first event while the server trickles 1 KiB/s after 4 KiB;"
+        " the RSS growth is divided by 1,000. W4 reads one 200 MB stream of ~2 KB events with a"
+        " 1 ms sleep every 64 events; growth is the peak RSS after the first event minus the RSS"
+        " then. W5 times the import statement in a fresh interpreter (bytecode cached), at"
+        " least 5 repetitions. W8's floor runs W1's loop.",
+    ]
+    if skipped:
+        lines += ["- Skipped clients: " + "; ".join(skipped) + "."]
+    if run.failures:
+        lines += ["", "## Failures", "", "```", *run.failures, "```"]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def save_raw(run: Run, path: Path) -> None:
+    """Write every measurement as JSON (for later analysis)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "started": run.started,
+        "finished": run.finished,
+        "reps": run.options.reps,
+        "smoke": run.options.smoke,
+        "server": run.server_version,
+        "pinned": run.pinned,
+        "manifest": run.manifest,
+        "versions": versions(),
+        "machine": machine(),
+        "argv": sys.argv,
+        "clients": [c.key for c in run.options.clients],
+        "all_clients": [c.key for c in CLIENTS],
+        "results": run.results,
+        "failures": run.failures,
+    }
+    path.write_text(json.dumps(payload, indent=1))
