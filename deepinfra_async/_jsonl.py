@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["JobSummary", "run_jsonl"]
 
 _FSYNC_EVERY: Final = 512
+_BUCKETS: Final = 256
 _FSYNC_SECONDS: Final = 1.0
 _MALFORMED_ID: Final = "line-{}"
 
@@ -85,21 +86,25 @@ def _custom_id(line: bytes) -> str | None:
 def _check_duplicates(path: Path) -> int:
     """Reject duplicate custom_ids with their line numbers; return the number of lines.
 
-    Memory: 8 bytes per line (a hash), plus exact ids only for colliding hashes.
+    Memory: 8 bytes per line (a hash in one of 256 arrays, sorted one bucket at a time),
+    plus exact ids only for colliding hashes.
 
     Raises:
         ValueError: Some custom_id appears on more than one line.
     """
-    hashes = array("q")
+    buckets = [array("q") for _ in range(_BUCKETS)]
     count = 0
     for _, line in _lines(path):
         count += 1
         cid = _custom_id(line)
         if cid is not None:
-            hashes.append(hash(cid))
-    ordered = sorted(hashes)
-    suspects = {a for a, b in itertools.pairwise(ordered) if a == b}
-    del hashes, ordered
+            digest = hash(cid)
+            buckets[digest % _BUCKETS].append(digest)
+    suspects: set[int] = set()
+    for bucket in buckets:
+        ordered = sorted(bucket)
+        suspects.update(a for a, b in itertools.pairwise(ordered) if a == b)
+    del buckets
     if not suspects:
         return count
     seen: dict[str, list[int]] = {}

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, overload
 
 from .._config import Timeout
 from .._streaming import RECEIVED_TEXT_LIMIT, AsyncStream
-from ..types._converter import converter
 from ..types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Chat", "ChatCompletionOptions", "ChatCompletionStream", "ChatCompletions"]
 
-_structure_completion = converter.get_structure_hook(ChatCompletion)
-_structure_chunk = converter.get_structure_hook(ChatCompletionChunk)
 
 
 class ChatCompletionOptions(TypedDict, total=False):
@@ -253,7 +250,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
 
 
 def _parse_chunk(data: Any) -> ChatCompletionChunk:
-    return structure(_structure_chunk, ChatCompletionChunk, data)
+    return structure(ChatCompletionChunk, data)
 
 
 def _chunk_usage(chunk: ChatCompletionChunk) -> Any:
@@ -367,7 +364,7 @@ class ChatCompletions(Resource):
         response = await self._send_json(
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
-        return structure(_structure_completion, ChatCompletion, self._decoded(response, model))
+        return structure(ChatCompletion, self._decoded(response, model))
 
 
 def _rename_max_completion_tokens(body: dict[str, Any]) -> None:

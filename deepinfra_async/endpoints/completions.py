@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, overload
 
 from .._config import Timeout
 from .._streaming import AsyncStream
-from ..types._converter import converter
 from ..types.completions import Completion
 from ._base import Resource, check_model, merge_options, structure
 
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CompletionOptions", "Completions"]
 
-_structure = converter.get_structure_hook(Completion)
 
 
 class CompletionOptions(TypedDict, total=False):
@@ -66,7 +64,7 @@ def _check_prompt(prompt: object) -> object:
 
 
 def _parse(data: Any) -> Completion:
-    return structure(_structure, Completion, data)
+    return structure(Completion, data)
 
 
 def _text(item: Completion) -> str | None:
@@ -180,4 +178,4 @@ class Completions(Resource):
         response = await self._send_json(
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
-        return structure(_structure, Completion, self._decoded(response, model))
+        return structure(Completion, self._decoded(response, model))

@@ -6,13 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 from .._config import Timeout
-from ..types._converter import converter
 from ..types.embeddings import CreateEmbeddingResponse, decode_base64_embedding
 from ._base import Resource, check_model, merge_options, structure
 
 __all__ = ["Embeddings"]
 
-_structure = converter.get_structure_hook(CreateEmbeddingResponse)
 _ALLOWED: Final = frozenset({"dimensions", "input_type", "service_tier", "fail_fast", "user"})
 _MAX_INPUTS: Final = 1024
 
@@ -112,4 +110,4 @@ class Embeddings(Resource):
             for item in data.get("data") or ():
                 if type(item) is dict and isinstance(item.get("embedding"), str):
                     item["embedding"] = decode_base64_embedding(item["embedding"])
-        return structure(_structure, CreateEmbeddingResponse, data)
+        return structure(CreateEmbeddingResponse, data)

@@ -8,7 +8,6 @@ from typing import Any, Final, Literal, TypeVar
 from .._binary import BinaryResponse
 from .._codec import FileInput, build_multipart
 from .._config import Timeout
-from ..types._converter import converter
 from ..types.batches import Batch, BatchList, FileDeleted, FileList, FileObject
 from ._base import Resource, decode_json, require_files, structure
 
@@ -54,7 +53,7 @@ class _Api(Resource):
             timeout=timeout,
             params=params,
         )
-        return structure(converter.get_structure_hook(cls), cls, decode_json(response))
+        return structure(cls, decode_json(response))
 
 
 class Files(_Api):
@@ -92,8 +91,7 @@ class Files(_Api):
             headers=extra_headers,
             timeout=self._timeout(timeout),
         )
-        hook = converter.get_structure_hook(FileObject)
-        return structure(hook, FileObject, decode_json(response))
+        return structure(FileObject, decode_json(response))
 
     async def list(
         self,

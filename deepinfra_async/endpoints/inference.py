@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 from .._codec import FileInput
 from .._errors import ResponseValidationError
 from .._streaming import AsyncStream
-from ..types._converter import converter
 from ..types.inference import (
     EmbeddingsResult,
     InferenceResult,
@@ -112,11 +111,10 @@ def _token_text(event: TextGenerationStreamEvent) -> str | None:
     return token.text if token is not None and not token.special else None
 
 
-_structure_event = converter.get_structure_hook(TextGenerationStreamEvent)
 
 
 def _parse_event(data: Any) -> TextGenerationStreamEvent:
-    return structure(_structure_event, TextGenerationStreamEvent, data)
+    return structure(TextGenerationStreamEvent, data)
 
 
 class Inference(NativeResource):
@@ -139,7 +137,7 @@ class Inference(NativeResource):
         options: Mapping[str, Any],
     ) -> R:
         response = await self._post(model, body, files, options)
-        return structure(converter.get_structure_hook(cls), cls, self._decoded(response, model))
+        return structure(cls, self._decoded(response, model))
 
     async def run(
         self,

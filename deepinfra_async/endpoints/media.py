@@ -8,7 +8,6 @@ from typing import Any, Final, Literal, overload
 from .._binary import BinaryResponse
 from .._codec import FileInput, build_multipart, dumps
 from .._config import Timeout
-from ..types._converter import converter
 from ..types.audio import Transcription
 from ..types.images import ImagesResponse
 from ._base import Resource, check_model, merge_options, require_files, structure
@@ -91,7 +90,6 @@ class Images(Resource):
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
         return structure(
-            converter.get_structure_hook(ImagesResponse),
             ImagesResponse,
             self._decoded(response, model),
         )
@@ -141,7 +139,6 @@ class _AudioText(Resource):
         if response_format in _TEXT_FORMATS:
             return response.text()
         return structure(
-            converter.get_structure_hook(Transcription),
             Transcription,
             self._decoded(response, model),
         )

@@ -6,13 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._config import Timeout
-from ..types._converter import converter
 from ..types.models import ModelList
 from ._base import Resource, decode_json, structure
 
 __all__ = ["Models"]
 
-_structure = converter.get_structure_hook(ModelList)
 
 
 class Models(Resource):
@@ -57,4 +55,4 @@ class Models(Resource):
             timeout=timeout,
             params={"filter": "with_meta"} if with_metadata else None,
         )
-        return structure(_structure, ModelList, decode_json(response))
+        return structure(ModelList, decode_json(response))
