@@ -380,3 +380,27 @@ async def test_files_and_batches_api(client: DeepInfra, emu: Emulator, tmp_path:
     with pytest.raises(ValueError, match="file_id"):
         await client.files.retrieve("../etc")
 
+
+
+async def test_cancelling_a_server_side_batch(
+    client: DeepInfra, emu: Emulator, tmp_path: Path
+) -> None:
+    """batches.cancel() stops a running batch; what finished stays in its output."""
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [line(i) for i in range(40)])
+    emu.batch_line_delay = 0.05
+    uploaded = await client.files.create(file=source)
+    batch = await client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions")
+    for _ in range(200):
+        current = await client.batches.retrieve(batch.id)
+        if current.request_counts is not None and current.request_counts.completed > 0:
+            break
+        await asyncio.sleep(0.02)
+    cancelling = await client.batches.cancel(batch.id)
+    assert cancelling.status in ("cancelling", "cancelled")
+    final = await emu.wait_batch(batch.id, timeout=10)
+    assert final["status"] == "cancelled"
+    done = await client.batches.retrieve(batch.id)
+    assert done.finished
+    assert done.request_counts is not None
+    assert 0 < done.request_counts.completed < 40
