@@ -24,7 +24,7 @@ from . import report, runner, spec
 __all__ = ["main", "run_smoke"]
 
 DEFAULT_OUT = runner.REPO / "benchmarks" / "RESULTS.md"
-PROFILED = ("W1", "W2", "W6", "W7")
+PROFILED = ("W1", "W2", "W6", "W7", "W8")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pin", action="store_true", help="do not pin server and client cores")
     p.add_argument(
         "--profile", action="store_true",
-        help="cProfile W1, W2, W6, W7 (deepinfra_async, floor) into benchmarks/.work/profiles",
+        help="cProfile W1, W2, W6, W7, W8 (deepinfra_async, floor) into benchmarks/.work/profiles",
     )  # fmt: skip
     p.add_argument("--out", type=Path, help="Markdown output (default benchmarks/RESULTS.md)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")

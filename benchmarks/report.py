@@ -37,11 +37,11 @@ class Cell:
     unavailable: bool = False
 
 
-def _metric(workload: Workload, record: dict[str, Any]) -> float | None:
+def _metric(workload: Workload, record: dict[str, Any], field: str = "cpu") -> float | None:
     if not record.get("ok") or record.get("unavailable"):
         return None
     if workload.metric == "cpu":
-        return float(record["cpu"]) / max(int(record["units"]), 1)
+        return float(record[field]) / max(int(record["units"]), 1)
     if workload.metric == "rss_per_stream":
         return float(record["rss_per_stream"])
     if workload.metric == "rss_growth":
@@ -49,17 +49,23 @@ def _metric(workload: Workload, record: dict[str, Any]) -> float | None:
     return float(record["cpu"])
 
 
-def cells(run: Run) -> dict[tuple[str, str], Cell]:
-    """Medians per (workload, client), with ratios to the floor's median in the same run."""
+def cells(run: Run, field: str = "cpu") -> dict[tuple[str, str], Cell]:
+    """Medians per (workload, client), with ratios to the floor's median in the same run.
+
+    ``field`` picks the CPU measure of the CPU workloads: ``"cpu"`` (user + sys) or
+    ``"cpu_user"``; with ``"cpu_user"`` only those workloads are included.
+    """
     out: dict[tuple[str, str], Cell] = {}
     for workload in run.options.workloads:
+        if field != "cpu" and workload.metric != "cpu":
+            continue
         per_client: dict[str, dict[int, float]] = {}
         flags: dict[str, tuple[bool, bool]] = {}
         for record in run.results:
             if record["workload"] != workload.key:
                 continue
             key = record["client"]
-            value = _metric(workload, record)
+            value = _metric(workload, record, field)
             ok, unavailable = flags.get(key, (True, False))
             flags[key] = (
                 ok and bool(record.get("ok")),
@@ -252,6 +258,22 @@ def markdown(run: Run, skipped: list[str]) -> str:
             "",
             f"W8 against deepinfra_async's own W1: {w8.value / w1.value:.2f}x CPU per request.",
         ]
+    user = cells(run, "cpu_user")
+    if user:
+        lines += [
+            "",
+            "User CPU time only (kernel time, mostly socket calls, varies between runs with how"
+            " many responses each event-loop pass collects):",
+            "",
+            "| Workload | " + " | ".join(c.label for c in clients) + " |",
+            "|" + "---|" * (len(clients) + 1),
+        ]
+        for workload in run.options.workloads:
+            if workload.metric != "cpu":
+                continue
+            row = [workload.key]
+            row += [_fmt_cell(workload, c, user.get((workload.key, c.key))) for c in clients]
+            lines.append("| " + " | ".join(row) + " |")
     lines += ["", "## Targets", "", "| Target | Measured | Met |", "|---|---|---|"]
     for target, measured, met in verdicts(run, table):
         mark = "n/a" if met is None else ("yes" if met else "**no**")

@@ -86,7 +86,7 @@ def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: obje
         raise ValueError(msg)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Timeout:
     """Per-phase timeouts, in seconds; ``None`` disables one.
 

@@ -88,16 +88,42 @@ class UsageTracker:
             row[3] += cost
 
     def add_body(self, model: str | None, body: object) -> None:
-        """Count one call from its decoded body (the served model wins over the requested)."""
-        found = tokens_and_cost(body)
-        served = body.get("model") if type(body) is dict else None
-        name = served if isinstance(served, str) and served else model
+        """Count one call from its decoded body (the served model wins over the requested).
+
+        Runs once per response on the hot path, so it reads the few keys it needs directly;
+        values of an unexpected type count as zero rather than failing the call.
+        """
+        if type(body) is not dict:
+            if model is not None:
+                self.add(model, 0, 0, 0.0)
+            return
+        served = body.get("model")
+        name = served if type(served) is str and served else model
         if name is None:
             return
-        if found is None:
-            self.add(name, 0, 0, 0.0)
+        usage = body.get("usage")
+        if type(usage) is dict:
+            tokens_in = usage.get("prompt_tokens")
+            tokens_out = usage.get("completion_tokens")
+            cost = usage.get("estimated_cost")
         else:
-            self.add(name, *found)
+            status = body.get("inference_status")
+            if type(status) is not dict:
+                self.add(name, 0, 0, 0.0)
+                return
+            tokens_in = status.get("tokens_input")
+            tokens_out = status.get("tokens_generated")
+            cost = status.get("cost")
+        row = self._totals.get(name)
+        if row is None:
+            row = self._totals[name] = [0, 0, 0, 0.0]
+        row[0] += 1
+        if type(tokens_in) is int:
+            row[1] += tokens_in
+        if type(tokens_out) is int:
+            row[2] += tokens_out
+        if type(cost) is float or type(cost) is int:
+            row[3] += cost
 
     def by_model(self) -> dict[str, ModelUsage]:
         """Return a snapshot of the totals per model."""

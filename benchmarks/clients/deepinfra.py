@@ -153,6 +153,26 @@ class DeepInfraAsync(Adapter):
         return total
 
 
+def _tweaks(text: str | None) -> dict[str, dict[str, Any]]:
+    """Parse ``--tweak`` (experiments only), e.g. ``total=none,per_model_concurrency=none``.
+
+    Timeout fields (``connect``, ``pool``, ``read``, ``total``) and Limits fields are set to
+    ``None`` or a number; the default run uses none of this.
+    """
+    out: dict[str, dict[str, Any]] = {"timeout": {}, "limits": {}}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, _, raw = item.partition("=")
+        value: Any = None if raw.strip().lower() == "none" else float(raw)
+        name = name.strip()
+        if name in ("connect", "pool", "read", "total"):
+            out["timeout"][name] = value
+        else:
+            out["limits"][name] = value if value is None else int(value)
+    return out
+
+
 def _factory(options: argparse.Namespace) -> Adapter:
     adapter = DeepInfraAsync(options)
     if options.json == "orjson":

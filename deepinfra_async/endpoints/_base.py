@@ -17,7 +17,7 @@ from .._config import ClientConfig, Timeout, join_path, resolve_timeout
 from .._errors import DeepInfraError, ResponseValidationError, StreamError
 from .._transport import Response, StreamResponse, Transport
 from .._usage import UsageTracker
-from ..types._converter import converter
+from ..types._converter import converter, fast_converter
 
 __all__ = [
     "Resource",
@@ -211,16 +211,29 @@ def structure(cls: type[T], data: Any) -> T:
     """
     hook = _HOOKS.get(cls)
     if hook is None:
-        hook = _HOOKS[cls] = converter.get_structure_hook(cls)
+        hook = _HOOKS[cls] = fast_converter.get_structure_hook(cls)
     try:
         return hook(data, cls)  # type: ignore[no-any-return]
     except Exception as exc:
-        if isinstance(exc, cattrs.BaseValidationError):
-            detail = "; ".join(cattrs.transform_error(exc))
-        else:
-            detail = f"{type(exc).__name__}: {exc}"
-        msg = f"the response does not match {cls.__name__}: {detail}"
-        raise ResponseValidationError(msg, body=data, type_name=cls.__name__) from exc
+        raise _validation_error(cls, data, exc) from None
+
+
+def _validation_error(cls: type[Any], data: Any, first: Exception) -> ResponseValidationError:
+    """Describe a structuring failure with every path, using the detailed converter."""
+    try:
+        converter.structure(data, cls)
+    except Exception as exc:
+        cause: Exception = exc
+    else:  # pragma: no cover - the detailed converter accepts what the fast one refused
+        cause = first
+    if isinstance(cause, cattrs.BaseValidationError):
+        detail = "; ".join(cattrs.transform_error(cause))
+    else:
+        detail = f"{type(cause).__name__}: {cause}"
+    msg = f"the response does not match {cls.__name__}: {detail}"
+    error = ResponseValidationError(msg, body=data, type_name=cls.__name__)
+    error.__cause__ = cause
+    return error
 
 
 class Resource:
