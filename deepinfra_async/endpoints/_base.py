@@ -7,7 +7,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import cattrs
 from yarl import URL
@@ -244,7 +244,10 @@ class Resource:
         config: The client's configuration.
     """
 
-    __slots__ = ("_config", "_ready", "_usage")
+    __slots__ = ("_config", "_ready", "_url", "_usage")
+
+    _path: ClassVar[str] = ""
+    """The OpenAI-compatible route of a single-route resource, e.g. ``"/chat/completions"``."""
 
     def __init__(
         self, ready: Callable[[], Transport], config: ClientConfig, usage: UsageTracker
@@ -252,6 +255,8 @@ class Resource:
         self._ready = ready
         self._config = config
         self._usage = usage
+        # Built once per client: no URL parsing or joining per request.
+        self._url = join_path(config.openai_base_url, self._path)
 
     def _decoded(self, response: Response, model: str | None) -> Any:
         """Decode a JSON answer and count its tokens and cost for ``client.usage``."""

@@ -260,11 +260,8 @@ def _chunk_usage(chunk: ChatCompletionChunk) -> Any:
 class ChatCompletions(Resource):
     """``client.chat.completions``."""
 
-    __slots__ = ("_url",)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._url = self._openai_url("/chat/completions")
+    __slots__ = ()
+    _path = "/chat/completions"
 
     @overload
     async def create(

@@ -78,11 +78,8 @@ def _usage(item: Completion) -> Any:
 class Completions(Resource):
     """``client.completions``."""
 
-    __slots__ = ("_url",)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._url = self._openai_url("/completions")
+    __slots__ = ()
+    _path = "/completions"
 
     @overload
     async def create(

@@ -31,11 +31,8 @@ def _check_input(value: object) -> object:
 class Embeddings(Resource):
     """``client.embeddings``."""
 
-    __slots__ = ("_url",)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._url = self._openai_url("/embeddings")
+    __slots__ = ()
+    _path = "/embeddings"
 
     async def create(
         self,

@@ -23,11 +23,8 @@ _JSON_FORMATS: Final = frozenset({"json", "verbose_json"})
 class Images(Resource):
     """``client.images``."""
 
-    __slots__ = ("_url",)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._url = self._openai_url("/images/generations")
+    __slots__ = ()
+    _path = "/images/generations"
 
     async def generate(
         self,
@@ -98,12 +95,7 @@ class Images(Resource):
 class _AudioText(Resource):
     """Shared by transcriptions and translations: a multipart upload, a JSON or text answer."""
 
-    __slots__ = ("_url",)
-    _path = ""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._url = self._openai_url(self._path)
+    __slots__ = ()
 
     async def _create(
         self,
@@ -280,11 +272,8 @@ class Translations(_AudioText):
 class Speech(Resource):
     """``client.audio.speech``."""
 
-    __slots__ = ("_url",)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._url = self._openai_url("/audio/speech")
+    __slots__ = ()
+    _path = "/audio/speech"
 
     async def create(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from .._config import Timeout
 from ..types.models import ModelList
@@ -16,11 +15,8 @@ __all__ = ["Models"]
 class Models(Resource):
     """``client.models``."""
 
-    __slots__ = ("_url",)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._url = self._openai_url("/models")
+    __slots__ = ()
+    _path = "/models"
 
     async def list(
         self,
