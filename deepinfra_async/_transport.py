@@ -287,7 +287,7 @@ class Transport:
 
     __slots__ = (
         "_auth", "_auth_json", "_base_headers", "_client_timeouts", "_config", "_limiters",
-        "_loop", "_session", "state",
+        "_loop", "_session", "_total_timeouts", "state",
     )  # fmt: skip
 
     def __init__(self, config: ClientConfig) -> None:
@@ -297,6 +297,7 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limiters: dict[str, asyncio.Semaphore] = {}
         self._client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._total_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         headers.update(config.default_headers)
         self._base_headers = headers
@@ -386,19 +387,44 @@ class Transport:
         if session is not None and not session.closed:
             await session.close()
 
-    def _client_timeout(self, timeout: Timeout, waited: float = 0.0) -> aiohttp.ClientTimeout:
-        if not waited:
-            cached = self._client_timeouts.get(timeout)
-            if cached is not None:
-                return cached
+    def _client_timeout(
+        self,
+        timeout: Timeout,
+        waited: float = 0.0,
+        total: float | None = None,
+        first: bool = True,
+    ) -> aiohttp.ClientTimeout:
+        """Aiohttp's timeouts for one attempt.
+
+        Args:
+            timeout: The call's timeouts.
+            waited: Seconds already spent waiting for the per-model limiter.
+            total: Seconds left before the call's deadline, when aiohttp's own timer should
+                enforce it (non-streaming calls); ``None`` otherwise.
+            first: This is the call's first attempt (its ``total`` is the whole budget).
+        """
+        if not waited and (total is None or first):
+            # The common case costs one dictionary lookup: no object is built per request.
+            cache = self._client_timeouts if total is None else self._total_timeouts
+            cached = cache.get(timeout)
+            if cached is None:
+                cached = cache[timeout] = aiohttp.ClientTimeout(
+                    total=None if total is None else timeout.total,
+                    connect=None
+                    if timeout.pool is None or timeout.connect is None
+                    else timeout.pool + timeout.connect,
+                    sock_connect=timeout.connect,
+                    sock_read=timeout.read,
+                )
+            return cached
         pool = None if timeout.pool is None else max(timeout.pool - waited, 0.001)
         connect = None if pool is None or timeout.connect is None else pool + timeout.connect
-        result = aiohttp.ClientTimeout(
-            total=None, connect=connect, sock_connect=timeout.connect, sock_read=timeout.read
+        return aiohttp.ClientTimeout(
+            total=None if total is None else max(total - waited, 0.001),
+            connect=connect,
+            sock_connect=timeout.connect,
+            sock_read=timeout.read,
         )
-        if not waited:
-            self._client_timeouts[timeout] = result
-        return result
 
     def _limiter_for(self, model: str | None) -> asyncio.Semaphore | None:
         if model is None:
@@ -543,12 +569,20 @@ class Transport:
                 if deadline is None:
                     return await self._attempt(
                         session, method, url, body, payload, send_headers, params, model,
-                        timeout, stream, attempt, policy.max_attempts,
+                        timeout, stream, attempt, policy.max_attempts, None,
                     )  # fmt: skip
+                if not stream:
+                    # aiohttp's own timer enforces what is left of the deadline (reading the
+                    # body included): cheaper than an asyncio timeout scope per call.
+                    return await self._attempt(
+                        session, method, url, body, payload, send_headers, params, model,
+                        timeout, stream, attempt, policy.max_attempts, deadline - loop.time(),
+                    )  # fmt: skip
+                # A stream's deadline covers opening it only, not reading its body.
                 async with asyncio.timeout_at(deadline):
                     return await self._attempt(
                         session, method, url, body, payload, send_headers, params, model,
-                        timeout, stream, attempt, policy.max_attempts,
+                        timeout, stream, attempt, policy.max_attempts, None,
                     )  # fmt: skip
             except (APIStatusError, APIConnectionError) as exc:
                 error: DeepInfraError = exc
@@ -630,6 +664,7 @@ class Transport:
         stream: bool,
         attempt: int,
         max_attempts: int,
+        total: float | None,
     ) -> Response | StreamResponse:
         limiter = self._limiter_for(model)
         waited = 0.0
@@ -646,7 +681,7 @@ class Transport:
                     data=body if data is None else data,
                     headers=headers,
                     params=params,
-                    timeout=self._client_timeout(timeout, waited),
+                    timeout=self._client_timeout(timeout, waited, total, attempt == 1),
                 )
                 status = resp.status
                 if status >= 400:
