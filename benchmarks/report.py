@@ -296,6 +296,7 @@ def markdown(run: Run, skipped: list[str]) -> str:
             else "- Pinning: none (fewer than two cores available)."
         ),
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
+        f"- deepinfra_async measured: last commit touching it {run.revision_start}.",
         "- Clients: `deepinfra_async` runs with orjson hidden (standard-library `json`, the plain"
         " install); `deepinfra_async + orjson` is the `speedups` extra. Both use the library's"
         " defaults, except W3, which lifts the pool (256) and per-model (200) limits so that"
@@ -314,6 +315,12 @@ def markdown(run: Run, skipped: list[str]) -> str:
     ]
     if skipped:
         lines += ["- Skipped clients: " + "; ".join(skipped) + "."]
+    if run.revision_end and run.revision_end != run.revision_start:
+        lines[3:3] = [
+            f"**Warning: deepinfra_async changed during this run** ({run.revision_start} at"
+            f" the start, {run.revision_end} at the end): later workloads measured other code.",
+            "",
+        ]
     if run.failures:
         lines += ["", "## Failures", "", "```", *run.failures, "```"]
     lines.append("")
@@ -334,6 +341,8 @@ def save_raw(run: Run, path: Path) -> None:
         "versions": versions(),
         "machine": machine(),
         "argv": sys.argv,
+        "revision_start": run.revision_start,
+        "revision_end": run.revision_end,
         "clients": [c.key for c in run.options.clients],
         "all_clients": [c.key for c in CLIENTS],
         "results": run.results,

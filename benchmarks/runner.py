@@ -8,6 +8,7 @@ fresh process pinned to the client core while the server holds the other. W5 run
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -68,6 +69,8 @@ class Run:
     started: float = 0.0
     finished: float = 0.0
     failures: list[str] = field(default_factory=list)
+    revision_start: str = ""
+    revision_end: str = ""
 
 
 def available_clients(keys: str | None) -> tuple[tuple[Client, ...], list[str]]:
@@ -96,6 +99,31 @@ def available_clients(keys: str | None) -> tuple[tuple[Client, ...], list[str]]:
     if "floor" not in [c.key for c in chosen]:
         chosen.insert(0, known["floor"])
     return tuple(chosen), skipped
+
+
+def library_revision() -> str:
+    """Name the library code being measured: its commit, and a hash of its sources.
+
+    The hash changes with any edit, committed or not, so a run during which the library
+    changed can be flagged.
+    """
+    digest = hashlib.sha1()
+    package = REPO / "deepinfra_async"
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    commit = "unknown commit"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(
+            ["git", "-C", str(REPO), "log", "-1", "--format=%h", "--", "deepinfra_async"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if done.returncode == 0 and done.stdout.strip():
+            commit = done.stdout.strip()
+    return f"{commit}, sources {digest.hexdigest()[:10]}"
 
 
 def _log(options: Options, text: str) -> None:
@@ -338,7 +366,7 @@ def _cores(options: Options) -> tuple[int, int] | None:
 
 def run(options: Options) -> Run:
     """Run every workload for every client and return what was measured."""
-    result = Run(options=options, started=time.time())
+    result = Run(options=options, started=time.time(), revision_start=library_revision())
     www = WORK / ("www-smoke" if options.smoke else "www")
     size = SMOKE_STREAM_BYTES if options.smoke else FULL_STREAM_BYTES
     _log(options, f"canned bodies in {www} ...")
@@ -364,4 +392,7 @@ def run(options: Options) -> Run:
         if server_cpu is not None:
             os.sched_setaffinity(0, original)
     result.finished = time.time()
+    result.revision_end = library_revision()
+    if result.revision_end != result.revision_start:
+        _log(options, "warning: deepinfra_async changed during the run")
     return result
