@@ -328,9 +328,7 @@ class BatchRunner:
                 group.create_task(self.work(source, keep))
         return [results[i] for i in range(len(results))]
 
-    def as_completed(
-        self, requests: Requests, *, concurrency: int = 64
-    ) -> _AsCompleted:
+    def as_completed(self, requests: Requests, *, concurrency: int = 64) -> _AsCompleted:
         """Yield results as they finish: ``async with client.batch.as_completed(...) as rs``.
 
         Leaving the block early cancels the requests in flight and releases their

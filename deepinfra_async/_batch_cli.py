@@ -43,9 +43,7 @@ async def run_batch_command(args: argparse.Namespace) -> int:
                     print("cannot tell the endpoint: pass --endpoint", file=sys.stderr)
                     return 2
                 uploaded = await client.files.create(file=args.input, purpose="batch")
-                batch = await client.batches.create(
-                    input_file_id=uploaded.id, endpoint=endpoint
-                )
+                batch = await client.batches.create(input_file_id=uploaded.id, endpoint=endpoint)
                 print(f"batch {batch.id}: {batch.status} (input {uploaded.id})")
                 return 0
             if action == "status":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import json.scanner
 import mimetypes
 import os
 from collections.abc import Callable, Iterable
@@ -37,12 +38,35 @@ def _std_dumps(obj: Any) -> bytes:
     return _std_encoder.encode(obj).encode()
 
 
+# The standard library's own scanner (its C accelerator when available), called directly.
+_std_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
+
+
+def _std_loads(data: bytes | str) -> Any:
+    """``json.loads``, without its per-call checks for the common input.
+
+    A stream event's data is a ``str`` holding one JSON document and nothing around it: it
+    goes straight to the scanner. Anything else (bytes, surrounding whitespace, invalid
+    JSON) takes ``json.loads``, which gives the same result or raises its usual error.
+    """
+    if data.__class__ is str:
+        try:
+            obj, end = _std_scan(data, 0)
+        except StopIteration:
+            return json.loads(data)
+        if end == len(data):
+            return obj
+    return json.loads(data)
+
+
 try:
     import orjson
 except ImportError:  # pragma: no cover - exercised when the extra is absent
     HAS_ORJSON = False
     dumps: Callable[[Any], bytes] = _std_dumps
-    loads: Callable[[bytes | str], Any] = json.loads
+    loads: Callable[[bytes | str], Any] = _std_loads
 else:
     HAS_ORJSON = True
     _orjson_dumps = orjson.dumps

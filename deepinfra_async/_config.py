@@ -57,9 +57,7 @@ def _positive_or_none(instance: object, attribute: attrs.Attribute[Any], value: 
         raise ValueError(msg)
 
 
-def _positive_int_or_none(
-    instance: object, attribute: attrs.Attribute[Any], value: object
-) -> None:
+def _positive_int_or_none(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int):
@@ -312,9 +310,7 @@ class ClientConfig:
     api_key: str | None = attrs.field(repr=False)
     base_url: URL = attrs.field(converter=_check_base_url)
     openai_base_url: URL = attrs.field(converter=_check_base_url)
-    timeout: Timeout = attrs.field(
-        factory=Timeout, validator=attrs.validators.instance_of(Timeout)
-    )
+    timeout: Timeout = attrs.field(factory=Timeout, validator=attrs.validators.instance_of(Timeout))
     limits: Limits = attrs.field(factory=Limits, validator=attrs.validators.instance_of(Limits))
     retry: RetryPolicy = attrs.field(
         factory=RetryPolicy, validator=attrs.validators.instance_of(RetryPolicy)

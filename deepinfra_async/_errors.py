@@ -196,9 +196,7 @@ class RateLimitError(APIStatusError):
         retry_after: float | None = None,
     ) -> None:
         self.retry_after = retry_after
-        super().__init__(
-            message, status=status, body=body, request_id=request_id, headers=headers
-        )
+        super().__init__(message, status=status, body=body, request_id=request_id, headers=headers)
 
 
 class InternalServerError(APIStatusError):

@@ -19,15 +19,17 @@ One event may not grow past ``max_event_bytes``: the decoder raises
 :class:`EventTooLargeError` as soon as it has seen more, so a server that never ends a line
 cannot make it buffer without limit.
 
-The decoder sits on the per-chunk path of every streamed LLM response, so the common chunk
-(one or more ``data: {...}\n\n`` events, LF only) is cut into events by one
-``bytes.rsplit(b"\n\n")``, and each single-line ``data:`` event is built straight away,
-without per-line or per-byte Python work.
+The decoder sits on the per-chunk path of every streamed LLM response, so in the common
+chunk (one or more ``data: {...}\n\n`` events, LF only) each event is found with one
+``bytes.find(b"\n\n")`` and each single-line ``data:`` event is built straight away, without
+per-line or per-byte Python work. :meth:`SSEDecoder.iter_data` cuts the events one at a time,
+when they are asked for, so a stream holds a chunk's bytes rather than its decoded events.
 """
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple, NoReturn
+from collections.abc import Iterator
+from typing import Any, Final, NamedTuple, NoReturn
 
 __all__ = ["EventTooLargeError", "SSEDecoder", "ServerSentEvent"]
 
@@ -182,6 +184,29 @@ class SSEDecoder:
             EventTooLargeError: If the event being built grew past ``max_event_bytes``,
                 or the decoder already raised it.
         """
+        return list(self._cut(chunk, full=True))
+
+    def iter_data(self, chunk: bytes) -> Iterator[str]:
+        """Decode the next chunk lazily, yielding the ``data`` of each event it completes.
+
+        Each event is cut from the chunk only when it is asked for, so a consumer that takes
+        one at a time holds the bytes it has not reached yet, never a list of decoded events.
+        Use up the iterator before the next :meth:`iter_data`, :meth:`feed` or
+        :meth:`flush`: the decoder's state moves on as the events are taken.
+
+        Args:
+            chunk: The next bytes of the body, split anywhere (an empty chunk is a no-op).
+
+        Yields:
+            The ``data`` of each event completed by this chunk, in order.
+
+        Raises:
+            EventTooLargeError: As for :meth:`feed`; the events before it are yielded first.
+        """
+        return self._cut(chunk, full=False)
+
+    def _cut(self, chunk: bytes, *, full: bool) -> Iterator[Any]:
+        """Yield the chunk's events (``full``) or their data, one at a time."""
         if self._special:
             chunk = self._prepare(chunk)
         # Membership of an int is a memchr; a one-byte bytes needle is several times slower.
@@ -194,34 +219,49 @@ class SSEDecoder:
             chunk = b"\n".join(chunk.rsplit(b"\r\n"))
             if _CR in chunk:
                 chunk = chunk.replace(b"\r", b"\n")
-        # A blank line ends every event, so "\n\n" splits the chunk into whole events
-        # (the first may continue what earlier chunks began) and an unfinished rest.
-        # rsplit: any choice of non-overlapping "\n\n" gives the same lines, and CPython
-        # (3.11) searches a two-byte separator faster from the right.
-        blocks = chunk.rsplit(b"\n\n")
-        rest = blocks.pop()
-        events: list[ServerSentEvent] = []
-        if blocks:
-            if not self._clean:
-                events = self._finish_event(blocks[0])
-                del blocks[0]
-            limit = self._limit
-            last_id = self._last_id
-            for block in blocks:
-                if block.startswith(b"data: ") and _LF not in block:
-                    # The usual event: one "data: " line, then the blank line.
-                    if len(block) > limit:
-                        self._fail(len(block))
-                    value = block[6:].decode("utf-8", "replace")
-                    events.append(_new_event(ServerSentEvent, (value, "message", last_id, None)))
+        # A blank line ends every event, so each "\n\n" ends a whole event (the first may
+        # continue what earlier chunks began); what follows the last one is unfinished.
+        # Any choice of non-overlapping "\n\n" gives the same lines.
+        pos = 0
+        if not self._clean:
+            end = chunk.find(b"\n\n")
+            if end >= 0:
+                for event in self._finish_event(chunk[:end]):
+                    yield event if full else event.data
+                pos = end + 2
+        limit = self._limit
+        size = len(chunk)
+        line_end = chunk.find(b"\n", pos)
+        while line_end >= 0:
+            if (
+                line_end + 1 < size
+                and chunk[line_end + 1] == _LF
+                and chunk.startswith(b"data: ", pos)
+            ):
+                # The usual event: one "data: " line, then the blank line.
+                if line_end - pos > limit:
+                    self._fail(line_end - pos)
+                value = chunk[pos + 6 : line_end].decode("utf-8", "replace")
+                if full:
+                    yield _new_event(ServerSentEvent, (value, "message", self._last_id, None))
                 else:
-                    lines = block.split(b"\n")
-                    lines.append(b"")
-                    events += self._lines(lines)
-                    last_id = self._last_id
-        if rest:
-            self._rest(rest, events)
-        return events
+                    yield value
+                pos = line_end + 2
+            else:
+                end = chunk.find(b"\n\n", pos)
+                if end < 0:
+                    break
+                lines = chunk[pos:end].split(b"\n")
+                lines.append(b"")
+                for event in self._lines(lines):
+                    yield event if full else event.data
+                pos = end + 2
+            line_end = chunk.find(b"\n", pos)
+        if pos < size:
+            events: list[ServerSentEvent] = []
+            self._rest(chunk[pos:] if pos else chunk, events)
+            for event in events:
+                yield event if full else event.data
 
     def flush(self) -> list[ServerSentEvent]:
         """End the stream: parse a trailing unterminated line and dispatch what is complete.
@@ -316,9 +356,7 @@ class SSEDecoder:
             if not line:
                 if data:
                     events.append(
-                        _new_event(
-                            ServerSentEvent, ("\n".join(data), event_type, last_id, retry)
-                        )
+                        _new_event(ServerSentEvent, ("\n".join(data), event_type, last_id, retry))
                     )
                     data.clear()
                 event_type = "message"

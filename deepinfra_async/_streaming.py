@@ -1,19 +1,20 @@
 """``AsyncStream``: server-sent events turned into typed items, one socket read per pull.
 
 There is no background reader and no queue: :meth:`AsyncStream.__anext__` reads the socket
-only when the current chunk's events are used up, so aiohttp pauses the socket when the
-consumer is slow, and memory stays within aiohttp's read buffer plus one event. ``[DONE]``,
+only when the current chunk's events are used up, and cuts each event from the chunk only
+when it is asked for, so aiohttp pauses the socket when the consumer is slow, and memory
+stays within aiohttp's read buffer plus one chunk. ``[DONE]``,
 in-band error events and truncated streams are all handled here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, Self, TypeVar
 
 from ._codec import loads
 from ._errors import APIConnectionError, APITimeoutError, StreamError, extract_message
-from ._sse import EventTooLargeError, ServerSentEvent, SSEDecoder
+from ._sse import EventTooLargeError, SSEDecoder
 from ._transport import StreamResponse, warn_unclosed
 
 __all__ = ["RECEIVED_TEXT_LIMIT", "AsyncStream"]
@@ -45,7 +46,7 @@ class AsyncStream(Generic[T]):
     """
 
     __slots__ = (
-        "_closed", "_decoder", "_done", "_events", "_finished", "_index", "_is_final",
+        "_closed", "_decoder", "_done", "_events", "_finished", "_is_final",
         "_on_done", "_overflowed", "_parse", "_received", "_received_len", "_response", "_text_of",
         "_unbounded", "_usage_of", "usage",
     )  # fmt: skip
@@ -64,8 +65,7 @@ class AsyncStream(Generic[T]):
         self._response = response
         self._parse = parse
         self._decoder = SSEDecoder(max_event_bytes)
-        self._events: list[ServerSentEvent] = []
-        self._index = 0
+        self._events: Iterator[str] = iter(())
         self._done = False  # no more items will be produced
         self._finished = False  # the stream reached its proper end
         self._closed = False
@@ -105,20 +105,24 @@ class AsyncStream(Generic[T]):
     async def __anext__(self) -> T:
         try:
             while True:
-                if self._index < len(self._events):
-                    event = self._events[self._index]
-                    self._index += 1
-                    data = event.data
+                for data in self._events:
                     if data == _DONE:
                         self._finished = True
                         break
                     item = self._item(data)
                     if item is not None:
                         return item
-                    continue
-                if self._done:
-                    break
-                await self._fill()
+                else:
+                    if not self._done:
+                        await self._fill()
+                        continue
+                    if not self._finished:
+                        raise self._error("the stream ended before its final event ([DONE])")
+                break
+        except EventTooLargeError as exc:
+            self._release()
+            msg = f"a server-sent event exceeded Limits.max_event_bytes ({exc.limit} bytes)"
+            raise self._error(msg) from exc
         except BaseException:
             # Errors, cancellation and GeneratorExit all end the stream here.
             self._release()
@@ -131,25 +135,18 @@ class AsyncStream(Generic[T]):
         raise StopAsyncIteration
 
     async def _fill(self) -> None:
-        """Read the next socket chunk and decode its events."""
+        """Read the next socket chunk; its events are decoded as they are taken."""
         try:
             chunk = await self._response.read_chunk()
         except APITimeoutError:
             raise
         except APIConnectionError as exc:
             raise self._error(f"the connection was lost mid-stream: {exc.message}") from exc
-        try:
-            if chunk:
-                self._events = self._decoder.feed(chunk)
-            else:
-                self._events = self._decoder.flush()
-                self._done = True
-        except EventTooLargeError as exc:
-            msg = f"a server-sent event exceeded Limits.max_event_bytes ({exc.limit} bytes)"
-            raise self._error(msg) from exc
-        self._index = 0
-        if self._done and not self._events and not self._finished:
-            raise self._error("the stream ended before its final event ([DONE])")
+        if chunk:
+            self._events = self._decoder.iter_data(chunk)
+            return
+        self._done = True
+        self._events = iter([event.data for event in self._decoder.flush()])
 
     def _item(self, data: str) -> T | None:
         try:
@@ -157,7 +154,7 @@ class AsyncStream(Generic[T]):
         except ValueError as exc:
             msg = f"a stream event is not valid JSON: {data[:200]!r}"
             raise self._error(msg) from exc
-        if type(obj) is dict and ("error_type" in obj or obj.get("error") is not None):
+        if obj.__class__ is dict and ("error_type" in obj or obj.get("error") is not None):
             message = extract_message(obj, status=200)
             error_type = obj.get("error_type")
             raise self._error(
@@ -166,6 +163,13 @@ class AsyncStream(Generic[T]):
                 error_type=error_type if isinstance(error_type, str) else None,
             )
         item = self._parse(obj)
+        self._observe(item)
+        if self._is_final is not None and self._is_final(obj):
+            self._finished = True
+        return item
+
+    def _observe(self, item: T) -> None:
+        """Note what an item carries (usage, text); subclasses that merge items override it."""
         if self._usage_of is not None:
             usage = self._usage_of(item)
             if usage is not None:
@@ -178,13 +182,6 @@ class AsyncStream(Generic[T]):
                     self._received_len += len(text)
                 else:
                     self._overflowed = True
-        self._observe(item)
-        if self._is_final is not None and self._is_final(obj):
-            self._finished = True
-        return item
-
-    def _observe(self, item: T) -> None:
-        """Hook for subclasses that merge items; called once per item."""
 
     def _error(
         self, message: str, *, body: object = None, error_type: str | None = None
@@ -204,7 +201,7 @@ class AsyncStream(Generic[T]):
         if not self._closed:
             self._closed = True
             self._done = True
-            self._events = []
+            self._events = iter(())
             self._response._release()
 
     async def aclose(self) -> None:

@@ -627,9 +627,7 @@ class Transport:
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _acquire(
-        self, limiter: asyncio.Semaphore, timeout: Timeout, model: str
-    ) -> float:
+    async def _acquire(self, limiter: asyncio.Semaphore, timeout: Timeout, model: str) -> float:
         """Take a limiter slot; return how long it took when the limiter was full."""
         if not limiter.locked():
             await limiter.acquire()
@@ -806,9 +804,7 @@ def _form(multipart: Multipart, starts: dict[int, int]) -> tuple[aiohttp.FormDat
             if start is not None:
                 source.seek(start)
             payload = _Borrowed(source)
-        form.add_field(
-            part.field, payload, filename=part.filename, content_type=part.content_type
-        )
+        form.add_field(part.field, payload, filename=part.filename, content_type=part.content_type)
     return form, opened
 
 

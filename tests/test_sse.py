@@ -46,8 +46,7 @@ def test_multiline_data_is_joined_with_lf() -> None:
 def test_spec_example_comment_id_and_unterminated_last_event() -> None:
     """Comment skipped, `id` with no colon sets an empty id, an unterminated event is dropped."""
     stream = (
-        b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\n"
-        b"data:  third event"
+        b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event"
     )
     assert decode([stream]) == [
         ServerSentEvent("first event", id="1"),
@@ -427,9 +426,7 @@ def test_deepinfra_stream_ending_without_blank_line() -> None:
 # --- Properties -----------------------------------------------------------------------------
 
 # Any text but line breaks (and lone surrogates, which UTF-8 cannot encode).
-_line_text = st.text(
-    st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12
-)
+_line_text = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12)
 _wire_event = st.fixed_dictionaries(
     {
         "data": st.lists(_line_text, max_size=3),
@@ -503,3 +500,61 @@ def test_arbitrary_bytes_decode_the_same_however_split(stream: bytes, cuts: list
     points = sorted({min(c, len(stream)) for c in cuts})
     chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
     assert decode(chunks) == decode([stream]) == decode(bytewise(stream))
+
+
+# --- Lazy decoding (iter_data) ------------------------------------------------------------
+
+
+def lazily(chunks: Iterable[bytes]) -> list[str]:
+    """Decode with iter_data, taking one event at a time, then flush."""
+    decoder = SSEDecoder()
+    found: list[str] = []
+    for chunk in chunks:
+        found.extend(decoder.iter_data(chunk))
+    found += [event.data for event in decoder.flush()]
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(stream=st.binary(max_size=200), cuts=st.lists(st.integers(0, 200), max_size=10))
+def test_iter_data_gives_the_data_of_feed_however_split(stream: bytes, cuts: list[int]) -> None:
+    """Lazy decoding yields exactly the data of the events feed() returns."""
+    points = sorted({min(c, len(stream)) for c in cuts})
+    chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
+    assert lazily(chunks) == [event.data for event in decode(chunks)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    payloads=st.lists(st.text(alphabet=st.characters(exclude_characters="\r\n")), max_size=8),
+    cuts=st.lists(st.integers(0, 400), max_size=8),
+)
+def test_iter_data_on_typical_llm_events(payloads: list[str], cuts: list[int]) -> None:
+    """Single-line "data: ..." events (the fast path) come out whole, however split."""
+    stream = b"".join(f"data: {p}\n\n".encode() for p in payloads)
+    points = sorted({min(c, len(stream)) for c in cuts})
+    chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
+    assert lazily(chunks) == payloads
+
+
+def test_iter_data_cuts_events_only_when_asked() -> None:
+    """An oversized event later in the chunk fails only once the events before it are taken."""
+    decoder = SSEDecoder(max_event_bytes=64)
+    chunk = b"data: one\n\ndata: two\n\ndata: " + b"x" * 100 + b"\n\n"
+    events = decoder.iter_data(chunk)
+    assert next(events) == "one"
+    assert next(events) == "two"
+    with pytest.raises(EventTooLargeError):
+        next(events)
+
+
+def test_iter_data_keeps_state_across_chunks() -> None:
+    """An event split between two chunks, then a multi-line event, then a comment."""
+    decoder = SSEDecoder()
+    assert list(decoder.iter_data(b'data: {"a"')) == []
+    assert list(decoder.iter_data(b": 1}\n\ndata: x\ndata: y\n\n: ping\n\n")) == [
+        '{"a": 1}',
+        "x\ny",
+    ]
+    assert list(decoder.iter_data(b"id: 7\ndata: z\n\n")) == ["z"]
+    assert decoder.flush() == []

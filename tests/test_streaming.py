@@ -288,9 +288,7 @@ async def test_slow_consumer_applies_backpressure(emu: Emulator) -> None:
     """A consumer that waits holds the server to a few MB of a 100+ MB stream, in bounded memory."""
     process = psutil.Process()
     async with DeepInfra(emu.api_key, base_url=emu.url) as client:
-        stream = await open_chat(
-            client, extra_body=controls(tokens=20_000_000, chunk_tokens=200)
-        )
+        stream = await open_chat(client, extra_body=controls(tokens=20_000_000, chunk_tokens=200))
         async with stream:
             await anext(stream)
             rss_before = process.memory_info().rss
@@ -345,3 +343,47 @@ async def test_retry_policy_applies_to_stream_opening(emu: Emulator) -> None:
         with pytest.raises(Exception, match="503"):
             await open_chat(client)
     assert len(emu.requests) == 3
+
+
+async def test_clean_end_without_done_after_an_unterminated_event_is_an_error() -> None:
+    """A body that ends cleanly after an event with no blank line, and no [DONE], is cut short."""
+    from aiohttp import web
+
+    chunk = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": CHAT_MODEL,
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}}],
+    }
+    body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(chunk)}\n".encode()
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="text/event-stream")
+
+    app = web.Application()
+    app.router.add_post("/v1/openai/chat/completions", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with DeepInfra("k", base_url=f"http://127.0.0.1:{port}") as client:
+            stream = await client.chat.completions.create(
+                model=CHAT_MODEL, messages=HELLO, stream=True
+            )
+            seen: list[str | None] = []
+
+            async def consume() -> None:
+                async with stream:
+                    async for item in stream:
+                        seen.append(item.choices[0].delta.content)  # noqa: PERF401
+
+            with pytest.raises(StreamError, match="ended before its final event") as info:
+                await consume()
+            assert seen == ["Hi", "Hi"]
+            assert info.value.received == "HiHi"
+            assert stream.closed
+    finally:
+        await runner.cleanup()

@@ -19,13 +19,12 @@ from ..types.chat import (
     Function,
     message_to_dict,
 )
-from ._base import Resource, check_model, merge_options, structure
+from ._base import Resource, check_model, merge_options, structure, structurer
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = ["Chat", "ChatCompletionOptions", "ChatCompletionStream", "ChatCompletions"]
-
 
 
 class ChatCompletionOptions(TypedDict, total=False):
@@ -139,6 +138,8 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
 
     def _observe(self, item: ChatCompletionChunk) -> None:
         self._started = True
+        if item.usage is not None:
+            self.usage = item.usage
         if self._first is None:
             self._first = item
         if self._overflowed:
@@ -249,12 +250,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
         )
 
 
-def _parse_chunk(data: Any) -> ChatCompletionChunk:
-    return structure(ChatCompletionChunk, data)
-
-
-def _chunk_usage(chunk: ChatCompletionChunk) -> Any:
-    return chunk.usage
+_parse_chunk: Final = structurer(ChatCompletionChunk)
 
 
 class ChatCompletions(Resource):
@@ -355,7 +351,6 @@ class ChatCompletions(Resource):
                 opened,
                 _parse_chunk,
                 max_event_bytes=self._config.limits.max_event_bytes,
-                usage_of=_chunk_usage,
                 on_done=self._stream_done(model),
             )
         response = await self._send_json(

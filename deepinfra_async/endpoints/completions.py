@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, overload
 from .._config import Timeout
 from .._streaming import AsyncStream
 from ..types.completions import Completion
-from ._base import Resource, check_model, merge_options, structure
+from ._base import Resource, check_model, merge_options, structure, structurer
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = ["CompletionOptions", "Completions"]
-
 
 
 class CompletionOptions(TypedDict, total=False):
@@ -63,8 +62,7 @@ def _check_prompt(prompt: object) -> object:
     raise TypeError(msg)
 
 
-def _parse(data: Any) -> Completion:
-    return structure(Completion, data)
+_parse: Final = structurer(Completion)
 
 
 def _text(item: Completion) -> str | None:

@@ -26,7 +26,7 @@ from ..types.inference_tasks import (
     TokenClassificationResult,
     ZeroShotImageClassificationResult,
 )
-from ._base import merge_options, structure
+from ._base import merge_options, structure, structurer
 from ._native import CallOptions, NativeResource, binary_input, check_text
 
 if TYPE_CHECKING:
@@ -111,10 +111,7 @@ def _token_text(event: TextGenerationStreamEvent) -> str | None:
     return token.text if token is not None and not token.special else None
 
 
-
-
-def _parse_event(data: Any) -> TextGenerationStreamEvent:
-    return structure(TextGenerationStreamEvent, data)
+_parse_event: Final = structurer(TextGenerationStreamEvent)
 
 
 class Inference(NativeResource):
@@ -175,9 +172,7 @@ class Inference(NativeResource):
         if given[1] is not None and not isinstance(given[1], Mapping):
             msg = f"files must be a mapping of field name to file, got {type(given[1]).__name__}"
             raise TypeError(msg)
-        response = await self._post(
-            model, dict(body or {}), list((files or {}).items()), options
-        )
+        response = await self._post(model, dict(body or {}), list((files or {}).items()), options)
         data = self._decoded(response, model)
         try:
             return inference_result(data)

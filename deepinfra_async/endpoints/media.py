@@ -106,9 +106,7 @@ class _AudioText(Resource):
         extra_headers: Mapping[str, str] | None,
         timeout: Timeout | float | None,
     ) -> Transcription | str:
-        if response_format is not None and response_format not in (
-            _JSON_FORMATS | _TEXT_FORMATS
-        ):
+        if response_format is not None and response_format not in (_JSON_FORMATS | _TEXT_FORMATS):
             msg = (
                 "response_format must be one of json, verbose_json, text, srt, vtt, "
                 f"got {response_format!r}"

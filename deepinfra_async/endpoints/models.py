@@ -11,7 +11,6 @@ from ._base import Resource, decode_json, structure
 __all__ = ["Models"]
 
 
-
 class Models(Resource):
     """``client.models``."""
 

@@ -98,6 +98,7 @@ class Fault:
         if self.seen % self.every:
             return False
         return self.rate >= 1.0 or self._rng.random() < self.rate
+
     hits: int = 0
     remaining: int | None = attrs.field(default=attrs.Factory(_remaining_default, takes_self=True))
 

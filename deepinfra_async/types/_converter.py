@@ -24,6 +24,7 @@ import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._fast import can_generate, make_fast_structure_fn
 from .chat import _REQUEST_UNSTRUCTURE_HOOKS
 from .inference import InferenceResult, InferenceStatus, inference_result
 from .models import ModelMetadata
@@ -205,6 +206,15 @@ def _list_factory(type_: Any, converter: cattrs.Converter) -> _Hook:
     return structure_list
 
 
+def _generates(converter: cattrs.Converter) -> bool:
+    """Whether ``converter`` gets the generated functions of :mod:`._fast` for classes."""
+    return not converter.detailed_validation and not converter.forbid_extra_keys
+
+
+def _fast_class_factory(type_: Any, converter: cattrs.Converter) -> _Hook:
+    return make_fast_structure_fn(type_, converter)
+
+
 def _structure_model_metadata(type_: Any, converter: cattrs.Converter) -> _Hook:
     tags = converter.get_structure_hook(list[str])
 
@@ -212,6 +222,8 @@ def _structure_model_metadata(type_: Any, converter: cattrs.Converter) -> _Hook:
         # Some models come with "tags": null; the field is always a list.
         return [] if value is None else tags(value, list[str])
 
+    if _generates(converter):
+        return make_fast_structure_fn(type_, converter, hooks={"tags": structure_tags})
     return make_dict_structure_fn(type_, converter, tags=override(struct_hook=structure_tags))
 
 
@@ -236,6 +248,10 @@ def _structure_native_result(type_: Any, converter: cattrs.Converter) -> _Hook:
         # string or a list as the default status.
         raise _type_error("an object or null", value)
 
+    if _generates(converter) and can_generate(type_):
+        return make_fast_structure_fn(
+            type_, converter, keys={"status": _STATUS_KEY}, hooks={"status": structure_status}
+        )
     return make_dict_structure_fn(
         type_, converter, status=override(rename=_STATUS_KEY, struct_hook=structure_status)
     )
@@ -282,6 +298,9 @@ def configure_converter(converter: cattrs.Converter) -> None:
     # is thousands of floats: the parser's list is taken as it is, in O(1).
     converter.register_structure_hook_func(lambda t: t == list[float], _structure_json_array)
     converter.register_structure_hook_func(lambda t: t == dict[str, Any], _structure_json_object)
+    if _generates(converter):
+        # Registered before the special classes below, which take precedence.
+        converter.register_structure_hook_factory(can_generate, _fast_class_factory)
     converter.register_structure_hook_factory(
         lambda t: t is ModelMetadata, _structure_model_metadata
     )
