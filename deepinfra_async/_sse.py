@@ -241,11 +241,19 @@ class SSEDecoder:
                 # The usual event: one "data: " line, then the blank line.
                 if line_end - pos > limit:
                     self._fail(line_end - pos)
-                value = chunk[pos + 6 : line_end].decode("utf-8", "replace")
+                # No local holds the value: a suspended consumer keeps only the chunk.
                 if full:
-                    yield _new_event(ServerSentEvent, (value, "message", self._last_id, None))
+                    yield _new_event(
+                        ServerSentEvent,
+                        (
+                            chunk[pos + 6 : line_end].decode("utf-8", "replace"),
+                            "message",
+                            self._last_id,
+                            None,
+                        ),
+                    )
                 else:
-                    yield value
+                    yield chunk[pos + 6 : line_end].decode("utf-8", "replace")
                 pos = line_end + 2
             else:
                 end = chunk.find(b"\n\n", pos)

@@ -109,12 +109,13 @@ class _ChoiceState:
     __slots__ = ("content", "finish_reason", "logprobs", "reasoning", "role", "tools")
 
     def __init__(self) -> None:
+        # The containers are made on first use: a stream held open keeps little.
         self.role = "assistant"
-        self.content: list[str] = []
-        self.reasoning: list[str] = []
-        self.tools: dict[int, list[Any]] = {}  # index -> [id, type, name, [argument parts]]
+        self.content: list[str] | None = None
+        self.reasoning: list[str] | None = None
+        self.tools: dict[int, list[Any]] | None = None  # index -> [id, type, name, [parts]]
         self.finish_reason: str | None = None
-        self.logprobs: list[ChatCompletionTokenLogprob] = []
+        self.logprobs: list[ChatCompletionTokenLogprob] | None = None
 
 
 class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
@@ -133,7 +134,8 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._states: dict[int, _ChoiceState] = {}
-        self._first: ChatCompletionChunk | None = None
+        # From the first chunk: id, created, model, service_tier, system_fingerprint.
+        self._first: tuple[str, int | None, str, str | None, str | None] | None = None
         self._started = False
 
     def _observe(self, item: ChatCompletionChunk) -> None:
@@ -141,7 +143,9 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
         if item.usage is not None:
             self.usage = item.usage
         if self._first is None:
-            self._first = item
+            self._first = (
+                item.id, item.created, item.model, item.service_tier, item.system_fingerprint
+            )
         if self._overflowed:
             return
         states = self._states
@@ -153,12 +157,19 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
             if delta.role:
                 state.role = delta.role
             if delta.content:
-                state.content.append(delta.content)
+                if state.content is None:
+                    state.content = [delta.content]
+                else:
+                    state.content.append(delta.content)
                 self._received_len += len(delta.content)
             if delta.reasoning_content:
+                if state.reasoning is None:
+                    state.reasoning = []
                 state.reasoning.append(delta.reasoning_content)
                 self._received_len += len(delta.reasoning_content)
             if delta.tool_calls:
+                if state.tools is None:
+                    state.tools = {}
                 for call in delta.tool_calls:
                     slot = state.tools.get(call.index)
                     if slot is None:
@@ -177,6 +188,8 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
             if choice.finish_reason:
                 state.finish_reason = choice.finish_reason
             if choice.logprobs is not None and choice.logprobs.content:
+                if state.logprobs is None:
+                    state.logprobs = []
                 state.logprobs.extend(choice.logprobs.content)
         if not self._unbounded and self._received_len > RECEIVED_TEXT_LIMIT:
             # Stop merging: memory stays bounded however long the stream runs.
@@ -186,7 +199,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     def received_text(self) -> str:
         """The content of the first choice seen so far (bounded as described above)."""
         state = self._states.get(0)
-        return "".join(state.content) if state is not None else ""
+        return "".join(state.content) if state is not None and state.content else ""
 
     async def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream and merge every chunk into one completion.
@@ -222,7 +235,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
                     type=slot[1] or "function",
                     function=Function(name=slot[2] or "", arguments="".join(slot[3])),
                 )
-                for _, slot in sorted(state.tools.items())
+                for _, slot in sorted((state.tools or {}).items())
             ]
             message = ChatCompletionMessage(
                 role=state.role,
@@ -238,14 +251,15 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
                     logprobs=ChoiceLogprobs(content=state.logprobs) if state.logprobs else None,
                 )
             )
+        chunk_id, created, model, service_tier, fingerprint = first or ("", 0, "", None, None)
         return ChatCompletion(
-            id=first.id if first is not None else "",
+            id=chunk_id,
             choices=choices,
-            created=first.created if first is not None else 0,
-            model=first.model if first is not None else "",
+            created=created if created is not None else 0,
+            model=model,
             usage=self.usage,
-            service_tier=first.service_tier if first is not None else None,
-            system_fingerprint=first.system_fingerprint if first is not None else None,
+            service_tier=service_tier,
+            system_fingerprint=fingerprint,
             request_id=self.request_id,
         )
 
