@@ -9,15 +9,16 @@ read on demand. aiohttp and asyncio exceptions become ours in one function,
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import io
 import logging
 import platform
 import warnings
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final, final
+from typing import IO, Any, BinaryIO, Final, cast, final
 
 import aiohttp
 import attrs
@@ -125,6 +126,47 @@ def _redact(value: object, secret: str) -> Any:
 
 
 @final
+class _Limiter:
+    """A per-model slot counter; taking a free slot needs no coroutine and no lock.
+
+    Waiters queue in FIFO order. A released slot goes straight to the first live waiter, so
+    a newcomer cannot overtake the queue.
+    """
+
+    __slots__ = ("free", "size", "waiters")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.free = size
+        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def wait(self) -> None:
+        """Wait for a slot to be handed over (call only when ``free`` is 0)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                # The slot arrived as the wait was cancelled: pass it on.
+                self.release()
+            else:
+                with contextlib.suppress(ValueError):
+                    self.waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        """Give a slot back: to the first waiter still waiting, or to the free count."""
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+
+@final
 class Response:
     """A response whose body has been read in full.
 
@@ -210,7 +252,7 @@ class StreamResponse:
     def __init__(
         self,
         resp: aiohttp.ClientResponse,
-        limiter: asyncio.Semaphore | None,
+        limiter: _Limiter | None,
         method: str,
         timeout: Timeout,
     ) -> None:
@@ -295,7 +337,7 @@ class Transport:
         self.state = ClientState.UNOPENED
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._limiters: dict[str, asyncio.Semaphore] = {}
+        self._limiters: dict[str, _Limiter] = {}
         self._client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         self._total_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -426,7 +468,7 @@ class Transport:
             sock_read=timeout.read,
         )
 
-    def _limiter_for(self, model: str | None) -> asyncio.Semaphore | None:
+    def _limiter_for(self, model: str | None) -> _Limiter | None:
         if model is None:
             return None
         limiter = self._limiters.get(model)
@@ -434,18 +476,17 @@ class Transport:
             size = self._config.limits.per_model_concurrency
             if size is None:
                 return None
-            limiter = self._limiters[model] = asyncio.Semaphore(size)
+            limiter = self._limiters[model] = _Limiter(size)
         return limiter
 
     def limiter_in_use(self, model: str) -> int:
         """Return how many requests for ``model`` hold a limiter slot now."""
         limiter = self._limiters.get(model)
-        size = self._config.limits.per_model_concurrency
-        if limiter is None or size is None:
+        if limiter is None:
             return 0
-        return size - limiter._value
+        return limiter.size - limiter.free
 
-    async def send(
+    def send(
         self,
         method: str,
         url: URL,
@@ -459,8 +500,8 @@ class Transport:
         retry: RetryPolicy | None = None,
         fail_fast: bool = False,
         authorize: bool = True,
-    ) -> Response:
-        """Send a request with retries and read its whole body.
+    ) -> Coroutine[Any, Any, Response]:
+        """Send a request with retries and read its whole body (a coroutine: await it).
 
         Args:
             method: HTTP method.
@@ -483,12 +524,14 @@ class Transport:
             APIStatusError: The final attempt got an error status.
             APIConnectionError: The final attempt got no usable response.
         """
-        result = await self._send(
-            method, url, body, multipart, headers, params, model, timeout, retry, fail_fast,
-            authorize, False,
+        # Returns _send's coroutine itself: no extra coroutine layer per request.
+        return cast(
+            "Coroutine[Any, Any, Response]",
+            self._send(
+                method, url, body, multipart, headers, params, model, timeout, retry,
+                fail_fast, authorize, False,
+            ),
         )  # fmt: skip
-        assert isinstance(result, Response)
-        return result
 
     async def stream(
         self,
@@ -627,19 +670,16 @@ class Transport:
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _acquire(self, limiter: asyncio.Semaphore, timeout: Timeout, model: str) -> float:
-        """Take a limiter slot; return how long it took when the limiter was full."""
-        if not limiter.locked():
-            await limiter.acquire()
-            return 0.0
+    async def _acquire(self, limiter: _Limiter, timeout: Timeout, model: str) -> float:
+        """Wait for a slot of a full limiter; return how long it took."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         if timeout.pool is None:
-            await limiter.acquire()
+            await limiter.wait()
         else:
             try:
                 async with asyncio.timeout(timeout.pool):
-                    await limiter.acquire()
+                    await limiter.wait()
             except TimeoutError:
                 msg = (
                     f"waited {timeout.pool} s (pool timeout) for one of the "
@@ -667,7 +707,10 @@ class Transport:
         limiter = self._limiter_for(model)
         waited = 0.0
         if limiter is not None:
-            waited = await self._acquire(limiter, timeout, model or "")
+            if limiter.free:
+                limiter.free -= 1
+            else:
+                waited = await self._acquire(limiter, timeout, model or "")
         handed_over = False
         debug = log.isEnabledFor(_DEBUG)
         started = asyncio.get_running_loop().time() if debug else 0.0

@@ -392,3 +392,31 @@ async def test_key_is_sent_only_to_deepinfra_origins(emu: Emulator) -> None:
             await client.request("GET", f"{emu.url}{MODELS}")
         assert "authorization" not in other.requests[0].headers
     assert emu.requests[0].headers["authorization"] == f"Bearer {emu.api_key}"
+
+
+async def test_limiter_hands_slots_over_in_order_and_never_leaks_one() -> None:
+    """Waiters get slots first come, first served; a cancelled waiter passes its slot on."""
+    from deepinfra_async._transport import _Limiter
+
+    limiter = _Limiter(1)
+    limiter.free -= 1  # the one slot is taken
+    order: list[int] = []
+
+    async def waiter(i: int) -> None:
+        await limiter.wait()
+        order.append(i)
+
+    tasks = [asyncio.create_task(waiter(i)) for i in range(3)]
+    await asyncio.sleep(0)
+    limiter.release()  # handed to waiter 0, which is cancelled before it runs
+    tasks[0].cancel()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert order == [1]  # the slot went on to the next waiter, not back to the count
+    assert limiter.free == 0
+    limiter.release()
+    await asyncio.gather(*tasks[1:])
+    assert order == [1, 2]
+    limiter.release()
+    assert (limiter.free, len(limiter.waiters)) == (1, 0)
+    assert tasks[0].cancelled()
