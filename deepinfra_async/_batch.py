@@ -9,7 +9,15 @@ and the per-model limiter still applies underneath.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import Any, Final, Self, final
 
 import attrs
@@ -31,7 +39,16 @@ OPENAI_URLS: Final = {
 NATIVE_PREFIX: Final = "/v1/inference/"
 
 
-def _check_url(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _validator(check: Callable[[object], None]) -> Callable[[Any, Any, Any], None]:
+    """An attrs validator running a check of the value alone (also used without attrs)."""
+
+    def validate(instance: Any, attribute: Any, value: Any) -> None:
+        check(value)
+
+    return validate
+
+
+def _check_url(value: object) -> None:
     if not isinstance(value, str) or not (
         value in OPENAI_URLS or (value.startswith(NATIVE_PREFIX) and len(value) > 14)
     ):
@@ -42,7 +59,7 @@ def _check_url(instance: object, attribute: attrs.Attribute[Any], value: object)
         raise ValueError(msg)
 
 
-def _check_body(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _check_body(value: object) -> None:
     if not isinstance(value, dict):
         msg = f"body must be a JSON object, got {type(value).__name__}"
         raise TypeError(msg)
@@ -51,13 +68,13 @@ def _check_body(instance: object, attribute: attrs.Attribute[Any], value: object
         raise ValueError(msg)
 
 
-def _check_method(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _check_method(value: object) -> None:
     if value != "POST":
         msg = f"method must be 'POST', got {value!r}"
         raise ValueError(msg)
 
 
-def _check_custom_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _check_custom_id(value: object) -> None:
     if value is not None and (not isinstance(value, str) or not value):
         msg = f"custom_id must be a non-empty str or None, got {value!r}"
         raise ValueError(msg)
@@ -78,10 +95,10 @@ class BatchRequest:
     .. versionadded:: 0.1.0
     """
 
-    custom_id: str | None = attrs.field(default=None, validator=_check_custom_id)
-    method: str = attrs.field(default="POST", validator=_check_method)
-    url: str = attrs.field(validator=_check_url)
-    body: dict[str, Any] = attrs.field(validator=_check_body)
+    custom_id: str | None = attrs.field(default=None, validator=_validator(_check_custom_id))
+    method: str = attrs.field(default="POST", validator=_validator(_check_method))
+    url: str = attrs.field(validator=_validator(_check_url))
+    body: dict[str, Any] = attrs.field(validator=_validator(_check_body))
 
     @classmethod
     def from_dict(cls, data: object) -> BatchRequest:
@@ -91,22 +108,8 @@ class BatchRequest:
             TypeError: ``data`` is not an object, or a field has the wrong type.
             ValueError: A field has an invalid value, or an unknown field is present.
         """
-        if not isinstance(data, Mapping):
-            msg = f"a batch request must be a JSON object, got {type(data).__name__}"
-            raise TypeError(msg)
-        unknown = set(data) - {"custom_id", "method", "url", "body"}
-        if unknown:
-            msg = f"unknown batch request field(s): {', '.join(sorted(unknown))}"
-            raise ValueError(msg)
-        if "url" not in data or "body" not in data:
-            msg = "a batch request needs 'url' and 'body'"
-            raise ValueError(msg)
-        return cls(
-            custom_id=data.get("custom_id"),
-            method=data.get("method", "POST"),
-            url=data["url"],
-            body=data["body"],
-        )
+        custom_id, url, body = _read_line(data)
+        return cls(custom_id=custom_id, method="POST", url=url, body=body)
 
     @classmethod
     def from_json(cls, line: str | bytes) -> BatchRequest:
@@ -121,12 +124,46 @@ class BatchRequest:
     @property
     def model(self) -> str | None:
         """The model the request is for (from the body, or the native URL)."""
-        model = self.body.get("model")
-        if isinstance(model, str) and model:
-            return model
-        if self.url.startswith(NATIVE_PREFIX):
-            return self.url[len(NATIVE_PREFIX) :]
-        return None
+        return _model_of(self.url, self.body)
+
+
+_LINE_FIELDS: Final = frozenset({"custom_id", "method", "url", "body"})
+
+
+def _read_line(data: object) -> tuple[str | None, str, dict[str, Any]]:
+    """Check a batch line (a mapping) as :class:`BatchRequest` would; return its fields.
+
+    Raises:
+        TypeError: ``data`` is not a mapping, or a field has the wrong type.
+        ValueError: A field has an invalid value, is unknown, or is missing.
+    """
+    if not isinstance(data, Mapping):
+        msg = f"a batch request must be a JSON object, got {type(data).__name__}"
+        raise TypeError(msg)
+    if not _LINE_FIELDS.issuperset(data):
+        unknown = set(data) - _LINE_FIELDS
+        msg = f"unknown batch request field(s): {', '.join(sorted(map(str, unknown)))}"
+        raise ValueError(msg)
+    if "url" not in data or "body" not in data:
+        msg = "a batch request needs 'url' and 'body'"
+        raise ValueError(msg)
+    custom_id = data.get("custom_id")
+    url = data["url"]
+    body = data["body"]
+    _check_custom_id(custom_id)
+    _check_method(data.get("method", "POST"))
+    _check_url(url)
+    _check_body(body)
+    return custom_id, url, body
+
+
+def _model_of(url: str, body: Mapping[str, Any]) -> str | None:
+    model = body.get("model")
+    if isinstance(model, str) and model:
+        return model
+    if url.startswith(NATIVE_PREFIX):
+        return url[len(NATIVE_PREFIX) :]
+    return None
 
 
 @final
@@ -205,14 +242,29 @@ class _Source:
         self._lock = asyncio.Lock()
         self._index = 0
 
+    @property
+    def is_sync(self) -> bool:
+        """Whether :meth:`take` can be used (the input is a plain iterable)."""
+        return self._iter is not None
+
+    def take(self) -> tuple[int, RequestInput] | None:
+        """The next request of a plain iterable, or ``None`` at the end."""
+        assert self._iter is not None
+        item = next(self._iter, None)
+        if item is None:
+            return None
+        index = self._index
+        self._index += 1
+        return index, item
+
     async def next(self) -> tuple[int, RequestInput] | None:
+        """The next request of any input, or ``None`` at the end."""
         if self._iter is not None:
-            item = next(self._iter, None)
-        else:
-            assert self._aiter is not None
-            # An async iterator must not be advanced by two workers at once.
-            async with self._lock:
-                item = await anext(self._aiter, None)
+            return self.take()
+        assert self._aiter is not None
+        # An async iterator must not be advanced by two workers at once.
+        async with self._lock:
+            item = await anext(self._aiter, None)
         if item is None:
             return None
         index = self._index
@@ -257,17 +309,20 @@ class BatchRunner:
         custom_id = item.custom_id if isinstance(item, BatchRequest) else None
         model: str | None = None
         try:
-            request = item if isinstance(item, BatchRequest) else BatchRequest.from_dict(item)
-            custom_id = request.custom_id
-            model = request.model
+            if isinstance(item, BatchRequest):
+                url, body = item.url, item.body
+            else:
+                # Checked as a BatchRequest would be, without building one.
+                custom_id, url, body = _read_line(item)
+            model = _model_of(url, body)
             transport = self._ready()
             response = await transport.send(
                 "POST",
-                self._url(request.url),
-                body=dumps(request.body),
+                self._url(url),
+                body=dumps(body),
                 model=model,
                 timeout=self._config.timeout,
-                fail_fast=request.body.get("fail_fast") is True,
+                fail_fast=body.get("fail_fast") is True,
             )
             value = loads(response.content)
             self._usage.add_body(model, value)
@@ -294,11 +349,18 @@ class BatchRunner:
                 model=model,
             )
 
-    async def work(self, source: _Source, emit: Callable[[BatchResult], Any]) -> None:
-        """Run requests from ``source`` one after another, handing each result to ``emit``."""
-        while (pair := await source.next()) is not None:
-            result = await self.run_one(*pair)
-            await emit(result)
+    async def work(
+        self, source: _Source, emit: Callable[[BatchResult], Awaitable[None] | None]
+    ) -> None:
+        """Run requests from ``source`` one after another, handing each result to ``emit``.
+
+        ``emit`` may be a plain function or return an awaitable, which is awaited.
+        """
+        sync = source.is_sync
+        while (pair := source.take() if sync else await source.next()) is not None:
+            pending = emit(await self.run_one(*pair))
+            if pending is not None:
+                await pending
 
     async def map(self, requests: Requests, *, concurrency: int = 64) -> list[BatchResult]:
         """Run every request and return the results in input order.
@@ -320,7 +382,7 @@ class BatchRunner:
         source = _Source(requests)
         results: dict[int, BatchResult] = {}
 
-        async def keep(result: BatchResult) -> None:
+        def keep(result: BatchResult) -> None:
             results[result.index] = result
 
         async with asyncio.TaskGroup() as group:
