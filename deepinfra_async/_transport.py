@@ -597,7 +597,7 @@ class Transport:
             msg = "the transport is not open"
             raise RuntimeError(msg)
         policy = self._config.retry if retry is None else retry
-        starts: dict[int, int] = {}
+        starts: dict[int, int] | None = None
         if multipart is not None:
             if not multipart.replayable and policy.max_attempts > 1:
                 policy = attrs.evolve(policy, max_attempts=1)
@@ -605,9 +605,12 @@ class Transport:
         start = loop.time()
         deadline = None if timeout.total is None else start + timeout.total
         attempt = 1
+        payload: aiohttp.FormData | None = None
+        opened: list[IO[bytes]] | None = None
         while True:
-            # Sending consumes a multipart body: each attempt builds its own.
-            payload, opened = (None, ()) if multipart is None else _form(multipart, starts)
+            if multipart is not None and starts is not None:
+                # Sending consumes a multipart body: each attempt builds its own.
+                payload, opened = _form(multipart, starts)
             try:
                 if deadline is None:
                     return await self._attempt(
@@ -637,8 +640,9 @@ class Transport:
                 )
                 raise APITimeoutError(msg, phase="total") from exc
             finally:
-                for handle in opened:
-                    handle.close()
+                if opened is not None:
+                    for handle in opened:
+                        handle.close()
             now = loop.time()
             delay = retry_delay(
                 policy,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Final, TypeVar
 
@@ -334,7 +334,7 @@ class Resource:
             raise await _not_a_stream(response)
         return response
 
-    async def _send_json(
+    def _send_json(
         self,
         method: str,
         url: URL,
@@ -344,9 +344,10 @@ class Resource:
         extra_headers: Mapping[str, str] | None,
         timeout: Timeout | float | None,
         params: Mapping[str, str] | None = None,
-    ) -> Response:
+    ) -> Coroutine[Any, Any, Response]:
+        """Send a JSON request: returns the transport's coroutine, to await."""
         transport = self._ready()
-        return await transport.send(
+        return transport.send(
             method,
             url,
             body=None if body is None else dumps(body),
