@@ -22,14 +22,13 @@ cannot make it buffer without limit.
 The decoder sits on the per-chunk path of every streamed LLM response, so in the common
 chunk (one or more ``data: {...}\n\n`` events, LF only) each event is found with one
 ``bytes.find(b"\n\n")`` and each single-line ``data:`` event is built straight away, without
-per-line or per-byte Python work. :meth:`SSEDecoder.iter_data` cuts the events one at a time,
+per-line or per-byte Python work. :meth:`SSEDecoder.pull` cuts the events one at a time,
 when they are asked for, so a stream holds a chunk's bytes rather than its decoded events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Final, NamedTuple, NoReturn
+from typing import Final, NamedTuple, NoReturn
 
 __all__ = ["EventTooLargeError", "SSEDecoder", "ServerSentEvent"]
 
@@ -122,8 +121,8 @@ class SSEDecoder:
     """
 
     __slots__ = (
-        "_buf", "_clean", "_cr", "_data", "_event", "_failed", "_head", "_last_id", "_limit",
-        "_retry", "_size", "_special", "_start",
+        "_buf", "_chunk", "_clean", "_cr", "_data", "_event", "_failed", "_head", "_last_id",
+        "_limit", "_pending", "_pos", "_retry", "_size", "_special", "_start",
     )  # fmt: skip
 
     def __init__(self, max_event_bytes: int = 8 * 1024 * 1024) -> None:
@@ -132,7 +131,7 @@ class SSEDecoder:
             raise ValueError(msg)
         self._limit = max_event_bytes
         # The unterminated end of the stream so far: never holds a CR or LF.
-        self._buf = bytearray()
+        self._buf: bytes | bytearray = b""
         # Bytes held back at the very start while they could still be a split BOM.
         self._head = b""
         self._start = True
@@ -144,12 +143,16 @@ class SSEDecoder:
         # Nothing pending: the stream so far ended with a blank line (or is empty).
         self._clean = True
         # The event being built.
-        self._data: list[str] = []
+        self._data: list[str] | None = None  # made when an event is parsed line by line
         self._event = "message"
         self._retry: int | None = None
         self._size = 0
         # Per the WHATWG rules the last event id outlives the event that set it.
         self._last_id: str | None = None
+        # The pushed chunk, where pull() goes on from, and events cut but not yet pulled.
+        self._chunk = b""
+        self._pos = 0
+        self._pending: list[ServerSentEvent] | None = None
 
     @property
     def max_event_bytes(self) -> int:
@@ -168,7 +171,7 @@ class SSEDecoder:
     def __repr__(self) -> str:
         return (
             f"<SSEDecoder max_event_bytes={self._limit} buffered_bytes={self.buffered_bytes}"
-            f" pending_data_lines={len(self._data)} failed={self._failed is not None}>"
+            f" pending_data_lines={len(self._data or ())} failed={self._failed is not None}>"
         )
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
@@ -184,29 +187,28 @@ class SSEDecoder:
             EventTooLargeError: If the event being built grew past ``max_event_bytes``,
                 or the decoder already raised it.
         """
-        return list(self._cut(chunk, full=True))
+        self.push(chunk)
+        events: list[ServerSentEvent] = []
+        while (item := self.pull()) is not None:
+            if item.__class__ is str:
+                # A plain event: its id is the one in force when it was pulled.
+                item = _new_event(ServerSentEvent, (item, "message", self._last_id, None))
+            events.append(item)  # type: ignore[arg-type]
+        return events
 
-    def iter_data(self, chunk: bytes) -> Iterator[str]:
-        """Decode the next chunk lazily, yielding the ``data`` of each event it completes.
+    def push(self, chunk: bytes) -> None:
+        """Take the next chunk of the stream, whose events :meth:`pull` then cuts one by one.
 
-        Each event is cut from the chunk only when it is asked for, so a consumer that takes
-        one at a time holds the bytes it has not reached yet, never a list of decoded events.
-        Use up the iterator before the next :meth:`iter_data`, :meth:`feed` or
-        :meth:`flush`: the decoder's state moves on as the events are taken.
+        Only the chunk is held, never a list of its decoded events: a consumer that pulls
+        one event at a time holds the bytes it has not reached yet and nothing more. Pull
+        every event (until ``None``) before the next :meth:`push`, :meth:`feed` or :meth:`end`.
 
         Args:
             chunk: The next bytes of the body, split anywhere (an empty chunk is a no-op).
 
-        Yields:
-            The ``data`` of each event completed by this chunk, in order.
-
         Raises:
-            EventTooLargeError: As for :meth:`feed`; the events before it are yielded first.
+            EventTooLargeError: If the decoder already raised it.
         """
-        return self._cut(chunk, full=False)
-
-    def _cut(self, chunk: bytes, *, full: bool) -> Iterator[Any]:
-        """Yield the chunk's events (``full``) or their data, one at a time."""
         if self._special:
             chunk = self._prepare(chunk)
         # Membership of an int is a memchr; a one-byte bytes needle is several times slower.
@@ -219,17 +221,37 @@ class SSEDecoder:
             chunk = b"\n".join(chunk.rsplit(b"\r\n"))
             if _CR in chunk:
                 chunk = chunk.replace(b"\r", b"\n")
-        # A blank line ends every event, so each "\n\n" ends a whole event (the first may
-        # continue what earlier chunks began); what follows the last one is unfinished.
-        # Any choice of non-overlapping "\n\n" gives the same lines.
-        pos = 0
+        self._chunk = chunk
+        self._pos = 0
         if not self._clean:
+            # The first "\n\n" ends the event that earlier chunks began.
             end = chunk.find(b"\n\n")
             if end >= 0:
-                for event in self._finish_event(chunk[:end]):
-                    yield event if full else event.data
-                pos = end + 2
-        limit = self._limit
+                self._pending = self._finish_event(chunk[:end])
+                self._pos = end + 2
+
+    def pull(self) -> str | ServerSentEvent | None:
+        """Cut the next complete event from the pushed chunk (or the end of the stream).
+
+        Returns:
+            The data of an event made of one ``data:`` line within the chunk (the common
+            case) as a ``str``, with ``event`` ``"message"``, the current ``id`` and no
+            ``retry``; any other event as a :class:`ServerSentEvent`; ``None`` once the chunk
+            holds no further complete event.
+
+        Raises:
+            EventTooLargeError: If an event grew past ``max_event_bytes``; the events before
+                it were pulled first.
+        """
+        pending = self._pending
+        if pending:
+            return pending.pop(0)
+        chunk = self._chunk
+        if not chunk:
+            return None
+        # A blank line ends every event, so each "\n\n" ends a whole event; what follows the
+        # last one is unfinished. Any choice of non-overlapping "\n\n" gives the same lines.
+        pos = self._pos
         size = len(chunk)
         line_end = chunk.find(b"\n", pos)
         while line_end >= 0:
@@ -239,37 +261,38 @@ class SSEDecoder:
                 and chunk.startswith(b"data: ", pos)
             ):
                 # The usual event: one "data: " line, then the blank line.
-                if line_end - pos > limit:
+                if line_end - pos > self._limit:
                     self._fail(line_end - pos)
-                # No local holds the value: a suspended consumer keeps only the chunk.
-                if full:
-                    yield _new_event(
-                        ServerSentEvent,
-                        (
-                            chunk[pos + 6 : line_end].decode("utf-8", "replace"),
-                            "message",
-                            self._last_id,
-                            None,
-                        ),
-                    )
-                else:
-                    yield chunk[pos + 6 : line_end].decode("utf-8", "replace")
-                pos = line_end + 2
-            else:
-                end = chunk.find(b"\n\n", pos)
-                if end < 0:
-                    break
-                lines = chunk[pos:end].split(b"\n")
-                lines.append(b"")
-                for event in self._lines(lines):
-                    yield event if full else event.data
-                pos = end + 2
+                self._pos = line_end + 2
+                return chunk[pos + 6 : line_end].decode("utf-8", "replace")
+            end = chunk.find(b"\n\n", pos)
+            if end < 0:
+                break
+            lines = chunk[pos:end].split(b"\n")
+            lines.append(b"")
+            pos = self._pos = end + 2
+            events = self._lines(lines)
+            if events:
+                self._pending = events
+                return events.pop(0)
             line_end = chunk.find(b"\n", pos)
+        # The unfinished rest: the start of the next event, if any.
+        self._chunk = b""
         if pos < size:
-            events: list[ServerSentEvent] = []
+            events = []
             self._rest(chunk[pos:] if pos else chunk, events)
-            for event in events:
-                yield event if full else event.data
+            if events:
+                self._pending = events
+                return events.pop(0)
+        return None
+
+    def end(self) -> None:
+        """End the stream as :meth:`flush` does; its last event, if any, is then pulled.
+
+        Raises:
+            EventTooLargeError: If the decoder already raised it.
+        """
+        self._pending = self.flush()
 
     def flush(self) -> list[ServerSentEvent]:
         """End the stream: parse a trailing unterminated line and dispatch what is complete.
@@ -285,15 +308,17 @@ class SSEDecoder:
         """
         if self._failed is not None:
             self._fail(self._failed.size)
+        self._chunk = b""
+        self._pending = None
         rest = self._head + self._buf
         self._head = b""
-        self._buf = bytearray()
+        self._buf = b""
         self._start = self._special = self._clean = True
         self._cr = False
         if rest:
             self._lines([rest])
             # The unterminated line may have been cut short: drop its event.
-            self._data.clear()
+            self._data = None
             self._event = "message"
             self._retry = None
             self._size = 0
@@ -318,7 +343,7 @@ class SSEDecoder:
         lines = block.split(b"\n")
         if self._buf:
             lines[0] = b"".join((self._buf, lines[0]))
-            self._buf = bytearray()
+            self._buf = b""
         lines.append(b"")
         self._clean = True
         return self._lines(lines)
@@ -330,7 +355,7 @@ class SSEDecoder:
         if lines:
             if self._buf:
                 lines[0] = b"".join((self._buf, lines[0]))
-                self._buf = bytearray()
+                self._buf = b""
             events += self._lines(lines)
             self._clean = not tail and not lines[-1]
         else:
@@ -339,7 +364,10 @@ class SSEDecoder:
             held = self._size + len(self._buf) + len(tail)
             if held > self._limit:
                 self._fail(held)
-            self._buf += tail
+            if self._buf:
+                self._buf += tail  # a bytearray: appending stays linear
+            else:
+                self._buf = bytearray(tail)
 
     def _strip_bom(self, chunk: bytes) -> bytes:
         """Drop a UTF-8 BOM at the start of the stream, even when it arrives split."""
@@ -357,6 +385,8 @@ class SSEDecoder:
         limit = self._limit
         size = self._size
         data = self._data
+        if data is None:
+            data = self._data = []
         event_type = self._event
         retry = self._retry
         last_id = self._last_id
@@ -402,9 +432,9 @@ class SSEDecoder:
 
     def _fail(self, size: int) -> NoReturn:
         """Drop the buffers, remember the failure and raise it."""
-        self._buf = bytearray()
+        self._buf = b""
         self._head = b""
-        self._data.clear()
+        self._data = None
         self._special = True
         self._clean = False
         self._failed = EventTooLargeError(self._limit, size)

@@ -9,7 +9,7 @@ in-band error events and truncated streams are all handled here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Final, Generic, Self, TypeVar
 
 from ._codec import loads
@@ -46,7 +46,7 @@ class AsyncStream(Generic[T]):
     """
 
     __slots__ = (
-        "_closed", "_decoder", "_done", "_events", "_finished", "_is_final",
+        "_closed", "_decoder", "_done", "_finished", "_is_final",
         "_on_done", "_overflowed", "_parse", "_received", "_received_len", "_response", "_text_of",
         "_unbounded", "_usage_of", "usage",
     )  # fmt: skip
@@ -65,7 +65,6 @@ class AsyncStream(Generic[T]):
         self._response = response
         self._parse = parse
         self._decoder = SSEDecoder(max_event_bytes)
-        self._events: Iterator[str] = iter(())
         self._done = False  # no more items will be produced
         self._finished = False  # the stream reached its proper end
         self._closed = False
@@ -73,7 +72,7 @@ class AsyncStream(Generic[T]):
         self._text_of = text_of
         self._usage_of = usage_of
         self._on_done = on_done
-        self._received: list[str] = []
+        self._received: list[str] | None = None  # made on first use
         self._received_len = 0
         self._unbounded = False
         self._overflowed = False
@@ -97,28 +96,31 @@ class AsyncStream(Generic[T]):
     @property
     def received_text(self) -> str:
         """The generated text seen so far (at most ``RECEIVED_TEXT_LIMIT`` characters)."""
-        return "".join(self._received)
+        return "".join(self._received) if self._received else ""
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> T:
+        decoder = self._decoder
         try:
             while True:
-                for data in self._events:
-                    if data == _DONE:
-                        self._finished = True
+                pulled = decoder.pull()
+                if pulled is None:
+                    if self._done:
+                        if not self._finished:
+                            msg = "the stream ended before its final event ([DONE])"
+                            raise self._error(msg)
                         break
-                    item = self._item(data)
-                    if item is not None:
-                        return item
-                else:
-                    if not self._done:
-                        await self._fill()
-                        continue
-                    if not self._finished:
-                        raise self._error("the stream ended before its final event ([DONE])")
-                break
+                    await self._fill()
+                    continue
+                data = pulled if isinstance(pulled, str) else pulled.data
+                if data == _DONE:
+                    self._finished = True
+                    break
+                item = self._item(data)
+                if item is not None:
+                    return item
         except EventTooLargeError as exc:
             self._release()
             msg = f"a server-sent event exceeded Limits.max_event_bytes ({exc.limit} bytes)"
@@ -135,7 +137,7 @@ class AsyncStream(Generic[T]):
         raise StopAsyncIteration
 
     async def _fill(self) -> None:
-        """Read the next socket chunk; its events are decoded as they are taken."""
+        """Read the next socket chunk; its events are cut from it as they are pulled."""
         try:
             chunk = await self._response.read_chunk()
         except APITimeoutError:
@@ -143,10 +145,10 @@ class AsyncStream(Generic[T]):
         except APIConnectionError as exc:
             raise self._error(f"the connection was lost mid-stream: {exc.message}") from exc
         if chunk:
-            self._events = self._decoder.iter_data(chunk)
-            return
-        self._done = True
-        self._events = iter([event.data for event in self._decoder.flush()])
+            self._decoder.push(chunk)
+        else:
+            self._done = True
+            self._decoder.end()
 
     def _item(self, data: str) -> T | None:
         try:
@@ -178,6 +180,8 @@ class AsyncStream(Generic[T]):
             text = self._text_of(item)
             if text:
                 if self._unbounded or self._received_len < RECEIVED_TEXT_LIMIT:
+                    if self._received is None:
+                        self._received = []
                     self._received.append(text)
                     self._received_len += len(text)
                 else:
@@ -201,7 +205,6 @@ class AsyncStream(Generic[T]):
         if not self._closed:
             self._closed = True
             self._done = True
-            self._events = iter(())
             self._response._release()
 
     async def aclose(self) -> None:

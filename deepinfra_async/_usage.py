@@ -155,3 +155,28 @@ class UsageTracker:
             f"<UsageTracker models={len(self._totals)} requests={total.requests} "
             f"cost=${total.cost:.6f}>"
         )
+
+
+class StreamUsage:
+    """Counts a finished stream's usage for one model: a stream's ``on_done`` callback.
+
+    A slotted object rather than a closure: every open stream holds one.
+    """
+
+    __slots__ = ("_model", "_tracker")
+
+    def __init__(self, tracker: UsageTracker, model: str) -> None:
+        self._tracker = tracker
+        self._model = model
+
+    def __call__(self, final: Any) -> None:
+        """Count the stream, with the usage object it ended with (or ``None``)."""
+        if final is None:
+            self._tracker.add(self._model, 0, 0, 0.0)
+        else:
+            self._tracker.add(
+                self._model,
+                final.prompt_tokens or 0,
+                final.completion_tokens or 0,
+                final.estimated_cost or 0.0,
+            )

@@ -502,23 +502,32 @@ def test_arbitrary_bytes_decode_the_same_however_split(stream: bytes, cuts: list
     assert decode(chunks) == decode([stream]) == decode(bytewise(stream))
 
 
-# --- Lazy decoding (iter_data) ------------------------------------------------------------
+# --- Pull decoding (push / pull / end) ------------------------------------------------------
+
+
+def pull_all(decoder: SSEDecoder) -> list[str]:
+    """Pull until the decoder has nothing more; return each event's data."""
+    found: list[str] = []
+    while (item := decoder.pull()) is not None:
+        found.append(item if isinstance(item, str) else item.data)
+    return found
 
 
 def lazily(chunks: Iterable[bytes]) -> list[str]:
-    """Decode with iter_data, taking one event at a time, then flush."""
+    """Decode with push/pull, taking one event at a time, then end the stream."""
     decoder = SSEDecoder()
     found: list[str] = []
     for chunk in chunks:
-        found.extend(decoder.iter_data(chunk))
-    found += [event.data for event in decoder.flush()]
-    return found
+        decoder.push(chunk)
+        found += pull_all(decoder)
+    decoder.end()
+    return found + pull_all(decoder)
 
 
 @settings(max_examples=200, deadline=None)
 @given(stream=st.binary(max_size=200), cuts=st.lists(st.integers(0, 200), max_size=10))
-def test_iter_data_gives_the_data_of_feed_however_split(stream: bytes, cuts: list[int]) -> None:
-    """Lazy decoding yields exactly the data of the events feed() returns."""
+def test_pull_gives_the_data_of_feed_however_split(stream: bytes, cuts: list[int]) -> None:
+    """Pulling yields exactly the data of the events feed() returns."""
     points = sorted({min(c, len(stream)) for c in cuts})
     chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
     assert lazily(chunks) == [event.data for event in decode(chunks)]
@@ -532,7 +541,7 @@ def test_iter_data_gives_the_data_of_feed_however_split(stream: bytes, cuts: lis
     ),
     cuts=st.lists(st.integers(0, 400), max_size=8),
 )
-def test_iter_data_on_typical_llm_events(payloads: list[str], cuts: list[int]) -> None:
+def test_pull_on_typical_llm_events(payloads: list[str], cuts: list[int]) -> None:
     """Single-line "data: ..." events (the fast path) come out whole, however split."""
     stream = b"".join(f"data: {p}\n\n".encode() for p in payloads)
     points = sorted({min(c, len(stream)) for c in cuts})
@@ -540,24 +549,29 @@ def test_iter_data_on_typical_llm_events(payloads: list[str], cuts: list[int]) -
     assert lazily(chunks) == payloads
 
 
-def test_iter_data_cuts_events_only_when_asked() -> None:
+def test_pull_cuts_events_only_when_asked() -> None:
     """An oversized event later in the chunk fails only once the events before it are taken."""
     decoder = SSEDecoder(max_event_bytes=64)
-    chunk = b"data: one\n\ndata: two\n\ndata: " + b"x" * 100 + b"\n\n"
-    events = decoder.iter_data(chunk)
-    assert next(events) == "one"
-    assert next(events) == "two"
+    decoder.push(b"data: one\n\ndata: two\n\ndata: " + b"x" * 100 + b"\n\n")
+    assert decoder.pull() == "one"
+    assert decoder.pull() == "two"
     with pytest.raises(EventTooLargeError):
-        next(events)
+        decoder.pull()
 
 
-def test_iter_data_keeps_state_across_chunks() -> None:
-    """An event split between two chunks, then a multi-line event, then a comment."""
+def test_pull_returns_plain_data_or_whole_events() -> None:
+    """A one-line event within one chunk comes as its data; any other as a ServerSentEvent."""
     decoder = SSEDecoder()
-    assert list(decoder.iter_data(b'data: {"a"')) == []
-    assert list(decoder.iter_data(b": 1}\n\ndata: x\ndata: y\n\n: ping\n\n")) == [
-        '{"a": 1}',
-        "x\ny",
-    ]
-    assert list(decoder.iter_data(b"id: 7\ndata: z\n\n")) == ["z"]
-    assert decoder.flush() == []
+    decoder.push(b'data: {"a"')
+    assert decoder.pull() is None
+    decoder.push(b": 1}\n\ndata: x\ndata: y\n\n: ping\n\nevent: e\nid: 7\ndata: z\n\n")
+    assert decoder.pull() == ServerSentEvent('{"a": 1}')  # begun in the previous chunk
+    assert decoder.pull() == ServerSentEvent("x\ny")
+    assert decoder.pull() == ServerSentEvent("z", "e", "7")
+    assert decoder.pull() is None
+    decoder.push(b"data: after\n\ndata: last\n")
+    assert decoder.pull() == "after"
+    assert decoder.pull() is None
+    decoder.end()
+    assert decoder.pull() == ServerSentEvent("last", "message", "7")
+    assert decoder.pull() is None

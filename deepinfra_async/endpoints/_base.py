@@ -16,7 +16,7 @@ from .._codec import dumps, loads
 from .._config import ClientConfig, Timeout, join_path, resolve_timeout
 from .._errors import DeepInfraError, ResponseValidationError, StreamError
 from .._transport import Response, StreamResponse, Transport
-from .._usage import UsageTracker
+from .._usage import StreamUsage, UsageTracker
 from ..types._converter import converter, fast_converter
 
 __all__ = [
@@ -289,20 +289,7 @@ class Resource:
 
     def _stream_done(self, model: str) -> Callable[[Any], None]:
         """Return the callback a finished stream uses to count its usage."""
-        usage = self._usage
-
-        def done(final: Any) -> None:
-            if final is None:
-                usage.add(model, 0, 0, 0.0)
-            else:
-                usage.add(
-                    model,
-                    final.prompt_tokens or 0,
-                    final.completion_tokens or 0,
-                    final.estimated_cost or 0.0,
-                )
-
-        return done
+        return StreamUsage(self._usage, model)
 
     def _openai_url(self, path: str) -> URL:
         return join_path(self._config.openai_base_url, path)

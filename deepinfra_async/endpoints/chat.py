@@ -16,6 +16,7 @@ from ..types.chat import (
     ChatMessage,
     Choice,
     ChoiceLogprobs,
+    ChunkChoice,
     Function,
     message_to_dict,
 )
@@ -118,6 +119,19 @@ class _ChoiceState:
         self.logprobs: list[ChatCompletionTokenLogprob] | None = None
 
 
+def _carries(choice: ChunkChoice) -> bool:
+    """Whether a streamed choice adds anything to its merged message."""
+    delta = choice.delta
+    return bool(
+        delta.content
+        or delta.reasoning_content
+        or delta.tool_calls
+        or choice.finish_reason
+        or choice.logprobs is not None
+        or (delta.role and delta.role != "assistant")
+    )
+
+
 class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     """A stream of :class:`ChatCompletionChunk`, able to merge itself into a completion.
 
@@ -133,7 +147,9 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._states: dict[int, _ChoiceState] = {}
+        # Made when a choice first carries something to merge: a stream held open after
+        # DeepInfra's opening chunk (role only, empty content) keeps none.
+        self._states: dict[int, _ChoiceState] | None = None
         # From the first chunk: id, created, model, service_tier, system_fingerprint.
         self._first: tuple[str, int | None, str, str | None, str | None] | None = None
         self._started = False
@@ -144,16 +160,24 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
             self.usage = item.usage
         if self._first is None:
             self._first = (
-                item.id, item.created, item.model, item.service_tier, item.system_fingerprint
+                item.id,
+                item.created,
+                item.model,
+                item.service_tier,
+                item.system_fingerprint,
             )
         if self._overflowed:
             return
-        states = self._states
         for choice in item.choices:
-            state = states.get(choice.index)
-            if state is None:
-                state = states[choice.index] = _ChoiceState()
             delta = choice.delta
+            states = self._states
+            state = None if states is None else states.get(choice.index)
+            if state is None:
+                if not _carries(choice):
+                    continue
+                if states is None:
+                    states = self._states = {}
+                state = states[choice.index] = _ChoiceState()
             if delta.role:
                 state.role = delta.role
             if delta.content:
@@ -198,7 +222,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     @property
     def received_text(self) -> str:
         """The content of the first choice seen so far (bounded as described above)."""
-        state = self._states.get(0)
+        state = self._states.get(0) if self._states is not None else None
         return "".join(state.content) if state is not None and state.content else ""
 
     async def get_final_completion(self) -> ChatCompletion:
@@ -227,8 +251,9 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     def _merged(self) -> ChatCompletion:
         first = self._first
         choices = []
-        for index in sorted(self._states):
-            state = self._states[index]
+        states = self._states or {}
+        for index in sorted(states):
+            state = states[index]
             tool_calls = [
                 ChatCompletionMessageToolCall(
                     id=slot[0] or "",
