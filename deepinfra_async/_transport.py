@@ -34,6 +34,7 @@ from ._errors import (
     AuthenticationError,
     DeepInfraError,
     RateLimitError,
+    StreamError,
     error_class_for_status,
     extract_message,
 )
@@ -50,6 +51,11 @@ USER_AGENT: Final = (
     f"aiohttp/{aiohttp.__version__}"
 )
 _JSON_CONTENT: Final = {"Content-Type": "application/json"}
+# What _send hands back: the whole body, a stream, or a stream that must be server-sent events.
+_WHOLE: Final = 0
+_STREAM: Final = 1
+_EVENT_STREAM: Final = 2
+_SNIPPET_BYTES: Final = 4096
 _REDACTED: Final = "[redacted]"
 
 
@@ -112,6 +118,28 @@ def _request_id_from(headers: Mapping[str, str], body: object) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+async def _not_an_event_stream(resp: aiohttp.ClientResponse) -> StreamError:
+    """Build the error for a 2xx answer that is not an event stream (e.g. a proxy's JSON).
+
+    Reads the start of the body for the message, then drops the connection.
+    """
+    head = b""
+    with contextlib.suppress(aiohttp.ClientError):
+        while len(head) < _SNIPPET_BYTES:
+            chunk = await resp.content.readany()
+            if not chunk:
+                break
+            head += chunk
+    if resp.content.is_eof():
+        resp.release()
+    else:
+        resp.close()
+    ctype = resp.headers.get("Content-Type", "")
+    text = head[:_SNIPPET_BYTES].decode("utf-8", errors="replace")
+    msg = f"expected an event stream, got {ctype or 'no content type'}: {text[:200]!r}"
+    return StreamError(msg, body=text, request_id=resp.headers.get("x-request-id") or None)
 
 
 def _redact(value: object, secret: str) -> Any:
@@ -529,11 +557,11 @@ class Transport:
             "Coroutine[Any, Any, Response]",
             self._send(
                 method, url, body, multipart, headers, params, model, timeout, retry,
-                fail_fast, authorize, False,
+                fail_fast, authorize, _WHOLE,
             ),
         )  # fmt: skip
 
-    async def stream(
+    def stream(
         self,
         method: str,
         url: URL,
@@ -546,20 +574,24 @@ class Transport:
         retry: RetryPolicy | None = None,
         fail_fast: bool = False,
         authorize: bool = True,
-    ) -> StreamResponse:
-        """Open a streaming response; retries stop once its headers have arrived.
+        event_stream: bool = False,
+    ) -> Coroutine[Any, Any, StreamResponse]:
+        """Open a streaming response (a coroutine: await it); retries stop at its headers.
 
         ``timeout.total`` bounds opening the stream; reading it is bounded by ``timeout.read``.
         The caller must ``aclose()`` the result.
 
-        Args and raises are as for :meth:`send`.
+        Args and raises are as for :meth:`send`, and:
+            event_stream: Refuse a 2xx answer that is not ``text/event-stream`` with a
+                :class:`StreamError` quoting the start of its body.
         """
-        result = await self._send(
-            method, url, body, None, headers, params, model, timeout, retry, fail_fast,
-            authorize, True,
+        return cast(
+            "Coroutine[Any, Any, StreamResponse]",
+            self._send(
+                method, url, body, None, headers, params, model, timeout, retry, fail_fast,
+                authorize, _EVENT_STREAM if event_stream else _STREAM,
+            ),
         )  # fmt: skip
-        assert isinstance(result, StreamResponse)
-        return result
 
     async def _send(
         self,
@@ -574,8 +606,9 @@ class Transport:
         retry: RetryPolicy | None,
         fail_fast: bool,
         authorize: bool,
-        stream: bool,
+        mode: int,
     ) -> Response | StreamResponse:
+        stream = mode != _WHOLE
         base: Mapping[str, str] | None
         if authorize:
             if self._auth is None:
@@ -615,20 +648,20 @@ class Transport:
                 if deadline is None:
                     return await self._attempt(
                         session, method, url, body, payload, send_headers, params, model,
-                        timeout, stream, attempt, policy.max_attempts, None,
+                        timeout, mode, attempt, policy.max_attempts, None,
                     )  # fmt: skip
                 if not stream:
                     # aiohttp's own timer enforces what is left of the deadline (reading the
                     # body included): cheaper than an asyncio timeout scope per call.
                     return await self._attempt(
                         session, method, url, body, payload, send_headers, params, model,
-                        timeout, stream, attempt, policy.max_attempts, deadline - loop.time(),
+                        timeout, mode, attempt, policy.max_attempts, deadline - loop.time(),
                     )  # fmt: skip
                 # A stream's deadline covers opening it only, not reading its body.
                 async with asyncio.timeout_at(deadline):
                     return await self._attempt(
                         session, method, url, body, payload, send_headers, params, model,
-                        timeout, stream, attempt, policy.max_attempts, None,
+                        timeout, mode, attempt, policy.max_attempts, None,
                     )  # fmt: skip
             except (APIStatusError, APIConnectionError) as exc:
                 error: DeepInfraError = exc
@@ -703,7 +736,7 @@ class Transport:
         params: Mapping[str, str] | None,
         model: str | None,
         timeout: Timeout,
-        stream: bool,
+        mode: int,
         attempt: int,
         max_attempts: int,
         total: float | None,
@@ -732,7 +765,11 @@ class Transport:
                 if status >= 400:
                     raw = await resp.read()
                     resp.release()
-                elif stream:
+                elif mode != _WHOLE:
+                    if mode == _EVENT_STREAM and not resp.headers.get(
+                        "Content-Type", ""
+                    ).startswith("text/event-stream"):
+                        raise await _not_an_event_stream(resp)
                     handed_over = True
                     result: Response | StreamResponse = StreamResponse(
                         resp, limiter, method, timeout

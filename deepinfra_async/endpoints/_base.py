@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections.abc import Callable, Coroutine, Iterable, Mapping
@@ -14,7 +13,7 @@ from yarl import URL
 
 from .._codec import dumps, loads
 from .._config import ClientConfig, Timeout, join_path, resolve_timeout
-from .._errors import DeepInfraError, ResponseValidationError, StreamError
+from .._errors import ResponseValidationError
 from .._transport import Response, StreamResponse, Transport
 from .._usage import StreamUsage, UsageTracker
 from ..types._converter import converter, fast_converter
@@ -30,7 +29,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_SNIPPET_BYTES: Final = 4096
 
 Check = Callable[[str, object], None]
 
@@ -299,16 +297,17 @@ class Resource:
             return self._config.timeout
         return resolve_timeout(self._config.timeout, timeout)
 
-    async def _open_stream(
+    def _open_stream(
         self,
         url: URL,
         body: Mapping[str, Any],
         model: str | None,
         extra_headers: Mapping[str, str] | None,
         timeout: Timeout | float | None,
-    ) -> StreamResponse:
+    ) -> Coroutine[Any, Any, StreamResponse]:
+        """Open a server-sent event stream: returns the transport's coroutine, to await."""
         transport = self._ready()
-        response = await transport.stream(
+        return transport.stream(
             "POST",
             url,
             body=dumps(body),
@@ -316,10 +315,8 @@ class Resource:
             model=model,
             timeout=self._timeout(timeout),
             fail_fast=body.get("fail_fast") is True,
+            event_stream=True,
         )
-        if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
-            raise await _not_a_stream(response)
-        return response
 
     def _send_json(
         self,
@@ -344,22 +341,6 @@ class Resource:
             timeout=self._timeout(timeout),
             fail_fast=body is not None and body.get("fail_fast") is True,
         )
-
-
-async def _not_a_stream(response: StreamResponse) -> StreamError:
-    """Build the error for a 2xx answer that is not an event stream (e.g. a proxy's JSON)."""
-    head = b""
-    with contextlib.suppress(DeepInfraError):
-        while len(head) < _SNIPPET_BYTES:
-            chunk = await response.read_chunk()
-            if not chunk:
-                break
-            head += chunk
-    await response.aclose()
-    ctype = response.headers.get("Content-Type", "")
-    text = head[:_SNIPPET_BYTES].decode("utf-8", errors="replace")
-    msg = f"expected an event stream, got {ctype or 'no content type'}: {text[:200]!r}"
-    return StreamError(msg, body=text, request_id=response.request_id)
 
 
 def decode_json(response: Response) -> Any:
