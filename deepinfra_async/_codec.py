@@ -13,7 +13,7 @@ import mimetypes
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 import attrs
 
@@ -38,6 +38,8 @@ def _std_dumps(obj: Any) -> bytes:
     return _std_encoder.encode(obj).encode()
 
 
+_OPENERS: Final = (b"{", b"[")
+_JSON_SPACE: Final = " \t\n\r"
 # The standard library's own scanner (its C accelerator when available), called directly.
 _std_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
     json.JSONDecoder()  # type: ignore[arg-type]
@@ -47,18 +49,25 @@ _std_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
 def _std_loads(data: bytes | str) -> Any:
     """``json.loads``, without its per-call checks for the common input.
 
-    A stream event's data is a ``str`` holding one JSON document and nothing around it: it
-    goes straight to the scanner. Anything else (bytes, surrounding whitespace, invalid
-    JSON) takes ``json.loads``, which gives the same result or raises its usual error.
+    A stream event's data is a ``str`` holding one JSON document: it goes straight to the
+    scanner. So does a body that opens with ``{`` or ``[`` followed by a non-NUL byte,
+    which ``json.loads`` would read as UTF-8 too. Anything else (another encoding, leading
+    whitespace, invalid JSON) takes ``json.loads``, which gives the same result or raises
+    its usual error.
     """
-    if data.__class__ is str:
-        try:
-            obj, end = _std_scan(data, 0)
-        except StopIteration:
+    if data.__class__ is bytes:
+        if data[:1] not in _OPENERS or data[1:2] == b"\x00":
             return json.loads(data)
-        if end == len(data):
-            return obj
-    return json.loads(data)
+        text = data.decode("utf-8", "surrogatepass")
+    else:
+        text = data  # type: ignore[assignment]
+    try:
+        obj, end = _std_scan(text, 0)
+    except StopIteration:
+        return json.loads(data)
+    if end != len(text) and text[end:].strip(_JSON_SPACE):
+        return json.loads(data)  # raises "Extra data"
+    return obj
 
 
 try:
