@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Final, TypeVar
 
+import attrs
 import cattrs
 from yarl import URL
 
@@ -241,12 +242,17 @@ def structurer(cls: type[T]) -> Callable[[Any], T]:
 
 def _validation_error(cls: type[Any], data: Any, first: Exception) -> ResponseValidationError:
     """Describe a structuring failure with every path, using the detailed converter."""
-    try:
-        converter.structure(data, cls)
-    except Exception as exc:
-        cause: Exception = exc
-    else:  # pragma: no cover - the detailed converter accepts what the fast one refused
-        cause = first
+    cause: Exception
+    if attrs.has(cls) and data.__class__ is not dict:
+        cause = TypeError(f"expected an object, got {type(data).__name__}")
+    else:
+        try:
+            converter.structure(data, cls)
+        except Exception as exc:
+            cause = exc
+        else:
+            # The fast path is stricter in one way: a non-object where an object belongs.
+            cause = first
     if isinstance(cause, cattrs.BaseValidationError):
         detail = "; ".join(cattrs.transform_error(cause))
     else:
