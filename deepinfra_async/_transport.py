@@ -18,7 +18,7 @@ import platform
 import warnings
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final, cast, final
+from typing import IO, Any, BinaryIO, Final, final
 
 import aiohttp
 import attrs
@@ -356,8 +356,8 @@ class Transport:
     """
 
     __slots__ = (
-        "_auth", "_auth_json", "_base_headers", "_client_timeouts", "_config", "_limiters",
-        "_loop", "_session", "_total_timeouts", "state",
+        "_auth", "_auth_json", "_base_headers", "_client_timeouts", "_config",
+        "_default_timeouts", "_limiters", "_loop", "_session", "_total_timeouts", "state",
     )  # fmt: skip
 
     def __init__(self, config: ClientConfig) -> None:
@@ -368,6 +368,8 @@ class Transport:
         self._limiters: dict[str, _Limiter] = {}
         self._client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         self._total_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        # The two entries above for the client's own Timeout: [without total, with total].
+        self._default_timeouts: list[aiohttp.ClientTimeout | None] = [None, None]
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         headers.update(config.default_headers)
         self._base_headers = headers
@@ -474,7 +476,11 @@ class Transport:
             first: This is the call's first attempt (its ``total`` is the whole budget).
         """
         if not waited and (total is None or first):
-            # The common case costs one dictionary lookup: no object is built per request.
+            # The common case builds no object; the client's own timeouts skip even hashing.
+            if timeout is self._config.timeout:
+                default = self._default_timeouts[total is not None]
+                if default is not None:
+                    return default
             cache = self._client_timeouts if total is None else self._total_timeouts
             cached = cache.get(timeout)
             if cached is None:
@@ -486,6 +492,8 @@ class Transport:
                     sock_connect=timeout.connect,
                     sock_read=timeout.read,
                 )
+                if timeout is self._config.timeout:
+                    self._default_timeouts[total is not None] = cached
             return cached
         pool = None if timeout.pool is None else max(timeout.pool - waited, 0.001)
         connect = None if pool is None or timeout.connect is None else pool + timeout.connect
@@ -553,13 +561,11 @@ class Transport:
             APIConnectionError: The final attempt got no usable response.
         """
         # Returns _send's coroutine itself: no extra coroutine layer per request.
-        return cast(
-            "Coroutine[Any, Any, Response]",
-            self._send(
-                method, url, body, multipart, headers, params, model, timeout, retry,
-                fail_fast, authorize, _WHOLE,
-            ),
+        coroutine: Coroutine[Any, Any, Response] = self._send(  # type: ignore[assignment]
+            method, url, body, multipart, headers, params, model, timeout, retry, fail_fast,
+            authorize, _WHOLE,
         )  # fmt: skip
+        return coroutine
 
     def stream(
         self,
@@ -585,13 +591,11 @@ class Transport:
             event_stream: Refuse a 2xx answer that is not ``text/event-stream`` with a
                 :class:`StreamError` quoting the start of its body.
         """
-        return cast(
-            "Coroutine[Any, Any, StreamResponse]",
-            self._send(
-                method, url, body, None, headers, params, model, timeout, retry, fail_fast,
-                authorize, _EVENT_STREAM if event_stream else _STREAM,
-            ),
+        coroutine: Coroutine[Any, Any, StreamResponse] = self._send(  # type: ignore[assignment]
+            method, url, body, None, headers, params, model, timeout, retry, fail_fast,
+            authorize, _EVENT_STREAM if event_stream else _STREAM,
         )  # fmt: skip
+        return coroutine
 
     async def _send(
         self,
@@ -655,7 +659,8 @@ class Transport:
                     # body included): cheaper than an asyncio timeout scope per call.
                     return await self._attempt(
                         session, method, url, body, payload, send_headers, params, model,
-                        timeout, mode, attempt, policy.max_attempts, deadline - loop.time(),
+                        timeout, mode, attempt, policy.max_attempts,
+                        timeout.total if attempt == 1 else deadline - loop.time(),
                     )  # fmt: skip
                 # A stream's deadline covers opening it only, not reading its body.
                 async with asyncio.timeout_at(deadline):

@@ -80,10 +80,13 @@ _ALLOWED: Final = frozenset(ChatCompletionOptions.__annotations__)
 
 def _messages(messages: object) -> list[Any]:
     """Return the messages as JSON-ready dicts, reusing the caller's list when possible."""
-    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Iterable):
+    if type(messages) is list:
+        items = messages
+    elif isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Iterable):
         msg = "messages must be a list of message dicts or message objects"
         raise TypeError(msg)
-    items = messages if type(messages) is list else list(messages)
+    else:
+        items = list(messages)
     if not items:
         msg = "messages must not be empty"
         raise ValueError(msg)
