@@ -607,3 +607,38 @@ def test_a_top_level_non_object_says_what_was_expected() -> None:
         ResponseValidationError, match=r"ChoiceDelta: .*expected an object, got str"
     ):
         structure(ChoiceDelta, "oops")
+
+
+def test_classes_whose_init_does_more_are_left_to_cattrs() -> None:
+    """A validator, a converter, a post-init hook or a cached hash keep cattrs' own hook."""
+
+    @attrs.frozen(cache_hash=True)
+    class Hashed:
+        x: int
+
+    @attrs.frozen
+    class Checked:
+        x: int = attrs.field(validator=attrs.validators.ge(0))
+
+    @attrs.frozen
+    class Converted:
+        x: int = attrs.field(converter=int)
+
+    @attrs.frozen
+    class Hooked:
+        x: int
+
+        def __attrs_post_init__(self) -> None:
+            pass
+
+    @attrs.frozen
+    class Plain:
+        x: int
+
+    for cls in (Hashed, Checked, Converted, Hooked):
+        assert not can_generate(cls), cls
+    assert can_generate(Plain)
+    hashed = fast_converter.structure({"x": 1}, Hashed)
+    assert hash(hashed) == hash(Hashed(x=1))
+    with pytest.raises(ValueError, match="x"):
+        fast_converter.structure({"x": -1}, Checked)

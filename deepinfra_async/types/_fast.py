@@ -27,6 +27,7 @@ _Hook = Callable[[Any, Any], Any]
 _NoneType: Final = type(None)
 _MISSING: Final = object()
 _IMMUTABLE: Final = (str, int, float, bool, bytes, type(None))
+_HASH_CACHE: Final = "_attrs_cached_hash"  # the slot attrs adds for cache_hash=True
 
 
 def _name_of(value: object) -> str:
@@ -72,6 +73,8 @@ def can_generate(cls: Any) -> bool:
         return False
     if getattr(cls, "__attrs_pre_init__", None) is not None:
         return False
+    if any(_HASH_CACHE in getattr(klass, "__slots__", ()) for klass in cls.__mro__):
+        return False  # cache_hash=True: __init__ also clears the cached hash
     for field in attrs.fields(cls):
         if not field.init or field.validator is not None or field.converter is not None:
             return False
