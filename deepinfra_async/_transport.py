@@ -142,6 +142,20 @@ async def _not_an_event_stream(resp: aiohttp.ClientResponse) -> StreamError:
     return StreamError(msg, body=text, request_id=resp.headers.get("x-request-id") or None)
 
 
+def _whole_budget(timeout: Timeout, with_total: bool) -> aiohttp.ClientTimeout:
+    """Aiohttp's timeouts for a call's first attempt, with nothing spent yet.
+
+    ``with_total``: aiohttp's own timer enforces ``timeout.total`` (non-streaming calls).
+    """
+    return aiohttp.ClientTimeout(
+        total=timeout.total if with_total else None,
+        connect=None if timeout.pool is None or timeout.connect is None
+        else timeout.pool + timeout.connect,
+        sock_connect=timeout.connect,
+        sock_read=timeout.read,
+    )  # fmt: skip
+
+
 def _redact(value: object, secret: str) -> Any:
     """Remove ``secret`` from every string inside a decoded body (error paths only)."""
     if isinstance(value, str):
@@ -368,8 +382,11 @@ class Transport:
         self._limiters: dict[str, _Limiter] = {}
         self._client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         self._total_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
-        # The two entries above for the client's own Timeout: [without total, with total].
-        self._default_timeouts: list[aiohttp.ClientTimeout | None] = [None, None]
+        # The client's own Timeout, the common case: (without total, with total).
+        self._default_timeouts = (
+            _whole_budget(config.timeout, False),
+            _whole_budget(config.timeout, True),
+        )
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         headers.update(config.default_headers)
         self._base_headers = headers
@@ -477,23 +494,13 @@ class Transport:
         """
         if not waited and (total is None or first):
             # The common case builds no object; the client's own timeouts skip even hashing.
+            with_total = total is not None
             if timeout is self._config.timeout:
-                default = self._default_timeouts[total is not None]
-                if default is not None:
-                    return default
-            cache = self._client_timeouts if total is None else self._total_timeouts
+                return self._default_timeouts[with_total]
+            cache = self._total_timeouts if with_total else self._client_timeouts
             cached = cache.get(timeout)
             if cached is None:
-                cached = cache[timeout] = aiohttp.ClientTimeout(
-                    total=None if total is None else timeout.total,
-                    connect=None
-                    if timeout.pool is None or timeout.connect is None
-                    else timeout.pool + timeout.connect,
-                    sock_connect=timeout.connect,
-                    sock_read=timeout.read,
-                )
-                if timeout is self._config.timeout:
-                    self._default_timeouts[total is not None] = cached
+                cached = cache[timeout] = _whole_budget(timeout, with_total)
             return cached
         pool = None if timeout.pool is None else max(timeout.pool - waited, 0.001)
         connect = None if pool is None or timeout.connect is None else pool + timeout.connect

@@ -152,6 +152,19 @@ def check_model(model: object) -> str:
     return model
 
 
+def check_stream(body: dict[str, Any], stream: object) -> None:
+    """Check the ``stream`` argument and ask for a stream in ``body`` when it is ``True``.
+
+    Raises:
+        TypeError: ``stream`` is not a bool.
+    """
+    if stream is not False:
+        if stream is not True:
+            msg = f"stream must be a bool, got {stream!r}"
+            raise TypeError(msg)
+        body["stream"] = True
+
+
 def merge_options(
     body: dict[str, Any],
     options: Mapping[str, object],

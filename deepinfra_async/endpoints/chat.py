@@ -20,7 +20,7 @@ from ..types.chat import (
     Function,
     message_to_dict,
 )
-from ._base import Resource, check_model, merge_options, structure, structurer
+from ._base import Resource, check_model, check_stream, merge_options, structure, structurer
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -146,7 +146,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_first", "_started", "_states")
+    __slots__ = ("_first", "_states")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -154,11 +154,10 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
         # DeepInfra's opening chunk (role only, empty content) keeps none.
         self._states: dict[int, _ChoiceState] | None = None
         # From the first chunk: id, created, model, service_tier, system_fingerprint.
+        # Set by the first chunk, so it also says whether iterating has begun.
         self._first: tuple[str, int | None, str, str | None, str | None] | None = None
-        self._started = False
 
     def _observe(self, item: ChatCompletionChunk) -> None:
-        self._started = True
         if item.usage is not None:
             self.usage = item.usage
         if self._first is None:
@@ -239,7 +238,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
                 iterating before this call, so they were not all kept.
             StreamError: The stream failed or was cut short.
         """
-        if not self._started:
+        if self._first is None:
             self._unbounded = True
         async for _ in self:
             pass
@@ -379,12 +378,7 @@ class ChatCompletions(Resource):
             merge_options(body, options, _ALLOWED, None, "create")
             if "max_completion_tokens" in body:
                 _rename_max_completion_tokens(body)
-        flag: object = stream
-        if flag is not False:
-            if flag is not True:
-                msg = f"stream must be a bool, got {flag!r}"
-                raise TypeError(msg)
-            body["stream"] = True
+        check_stream(body, stream)
         if extra_body:
             merge_options(body, {}, _ALLOWED, extra_body, "create")
         if stream:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, overload
 from .._config import Timeout
 from .._streaming import AsyncStream
 from ..types.completions import Completion
-from ._base import Resource, check_model, merge_options, structure, structurer
+from ._base import Resource, check_model, check_stream, merge_options, structure, structurer
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -153,12 +153,7 @@ class Completions(Resource):
         .. versionadded:: 0.1.0
         """
         body: dict[str, Any] = {"model": check_model(model), "prompt": _check_prompt(prompt)}
-        flag: object = stream
-        if flag is not False:
-            if flag is not True:
-                msg = f"stream must be a bool, got {flag!r}"
-                raise TypeError(msg)
-            body["stream"] = True
+        check_stream(body, stream)
         merge_options(body, options, _ALLOWED, extra_body, "create")
         if stream:
             opened = await self._open_stream(self._url, body, model, extra_headers, timeout)
