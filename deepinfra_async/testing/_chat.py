@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 from aiohttp import web
 
-from ._catalogue import model_info, resolve_model, usage_body
+from ._catalogue import model_info, usage_body
 from ._chat_stream import chat_events
-from ._controls import Controls, check_stream_options, read_controls, stream_settings
+from ._controls import Controls, admit_text_request, check_stream_options, stream_settings
 from ._sse_writer import write_stream
 from ._text import (
     DEFAULT_COMPLETION_TOKENS,
@@ -35,11 +35,8 @@ from ._wire import (
     check_int,
     check_number,
     json_response,
-    model_not_found,
     openai_error,
     problem,
-    unsupported_model,
-    validation_error,
 )
 
 if TYPE_CHECKING:
@@ -348,16 +345,10 @@ async def chat_completions(emu: Emulator, request: web.Request, body: Any) -> we
     Returns:
         The response (a stream is already sent when this returns).
     """
-    problems = validate_chat(body)
-    controls, found = read_controls(body) if isinstance(body, dict) else (Controls(), [])
-    problems.extend(found)
-    if problems:
-        return validation_error(problems)
-    model = resolve_model(emu.models, body["model"])
-    if model is None:
-        return model_not_found(body["model"])
-    if emu.models[model] != "chat":
-        return unsupported_model(model, "chat completions")
+    admitted = admit_text_request(emu.models, body, validate_chat(body), "chat completions")
+    if isinstance(admitted, web.Response):
+        return admitted
+    model, controls = admitted
     functions, refusal = forced_tools(body)
     if refusal is not None:
         return json_response(openai_error(refusal, param="tool_choice"), status=400)

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 from aiohttp import web
 
-from ._catalogue import resolve_model, usage_body
+from ._catalogue import usage_body
 from ._controls import (
     Controls,
     StreamSettings,
+    admit_text_request,
     check_stream_options,
-    read_controls,
     stream_settings,
 )
 from ._sse_writer import DONE, Event, Template, sse_event, write_stream
@@ -41,10 +41,7 @@ from ._wire import (
     check_int,
     check_number,
     json_response,
-    model_not_found,
     problem,
-    unsupported_model,
-    validation_error,
 )
 
 if TYPE_CHECKING:
@@ -257,16 +254,10 @@ async def completions(emu: Emulator, request: web.Request, body: Any) -> web.Str
     Returns:
         The response (a stream is already sent when this returns).
     """
-    problems = validate_completion(body)
-    controls, found = read_controls(body) if isinstance(body, dict) else (Controls(), [])
-    problems.extend(found)
-    if problems:
-        return validation_error(problems)
-    model = resolve_model(emu.models, body["model"])
-    if model is None:
-        return model_not_found(body["model"])
-    if emu.models[model] != "chat":
-        return unsupported_model(model, "completions")
+    admitted = admit_text_request(emu.models, body, validate_completion(body), "completions")
+    if isinstance(admitted, web.Response):
+        return admitted
+    model, controls = admitted
     plan = plan_completion(emu, body, model, controls)
     if body.get("stream") is True:
         events = plan.events(stream_settings(body, controls))

@@ -32,7 +32,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
+from aiohttp import web
 
+from ._catalogue import resolve_model
 from ._wire import (
     check_bool,
     check_choice,
@@ -40,13 +42,17 @@ from ._wire import (
     check_number,
     check_object,
     check_string,
+    model_not_found,
     problem,
+    unsupported_model,
+    validation_error,
 )
 
 __all__ = [
     "USAGE_MODES",
     "Controls",
     "StreamSettings",
+    "admit_text_request",
     "check_stream_options",
     "read_controls",
     "stream_settings",
@@ -104,6 +110,34 @@ class Controls:
     error_message: str = "The emulator interrupted the stream with an error"
     image_urls: bool = False
     audio_bytes: int | None = None
+
+
+def admit_text_request(
+    models: Mapping[str, str], body: Any, problems: list[Problem], what: str
+) -> tuple[str, Controls] | web.Response:
+    """Admit an OpenAI-style text request whose body was checked, or answer its error.
+
+    Args:
+        models: The emulator's model catalogue (name -> kind).
+        body: The decoded JSON body.
+        problems: What the route's own validation found in it.
+        what: The route's name for an unsupported-model error, e.g. ``"completions"``.
+
+    Returns:
+        The served chat model and the request's controls, or the error response: a 422 for
+        problems in the body or its controls, a 404 for an unknown model, a 400 for a model
+        that is not a chat model.
+    """
+    controls, found = read_controls(body) if isinstance(body, dict) else (Controls(), [])
+    problems = [*problems, *found]
+    if problems:
+        return validation_error(problems)
+    model = resolve_model(models, body["model"])
+    if model is None:
+        return model_not_found(body["model"])
+    if models[model] != "chat":
+        return unsupported_model(model, what)
+    return model, controls
 
 
 def read_controls(body: Mapping[str, Any]) -> tuple[Controls, list[Problem]]:
