@@ -299,7 +299,7 @@ def _describe(record: dict[str, Any]) -> str:
 
 def _run_imports(workload: Workload, options: Options, run: Run, client_cpu: int | None) -> None:
     reps = 1 if options.smoke else max(options.reps, 5)
-    clients = options.clients
+    clients = [c for c in options.clients if _applies(workload, c)]
     if not options.smoke:
         for client in clients:  # compile and cache bytecode first: not measured
             _spawn([sys.executable, "-c", client.import_stmt], client_cpu, 120)
@@ -322,6 +322,8 @@ def _run_imports(workload: Workload, options: Options, run: Run, client_cpu: int
 
 
 def _applies(workload: Workload, client: Client) -> bool:
+    if client.kinds is not None and workload.kind not in client.kinds:
+        return False
     # The OpenAI SDK has no batch runner.
     return not (workload.kind == "batch" and client.key.startswith("openai"))
 

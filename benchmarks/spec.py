@@ -69,7 +69,10 @@ WORKLOADS: Final = (
 
 @dataclass(frozen=True)
 class Client:
-    """A measured client: its child module and the import its W5 measures."""
+    """A measured client: its child module and the import its W5 measures.
+
+    ``kinds`` limits the client to those workload kinds (``None``: every workload).
+    """
 
     key: str
     label: str
@@ -77,10 +80,18 @@ class Client:
     args: tuple[str, ...]
     needs: str | None
     import_stmt: str
+    kinds: tuple[str, ...] | None = None
 
 
 CLIENTS: Final = (
     Client("floor", "floor (raw aiohttp)", "benchmarks.clients.floor", (), None, "import aiohttp"),
+    # A reference, not a target: the floor enforcing deepinfra_async's default read timeout
+    # (Timeout.read = 120 s) through aiohttp's sock_read, as the library does.
+    Client(
+        "floor+read", "floor + read timeout", "benchmarks.clients.floor",
+        ("--sock-read", "120"), None, "import aiohttp",
+        ("chat", "stream", "hold", "embed", "native"),
+    ),
     Client(
         "deepinfra_async", "deepinfra_async", "benchmarks.clients.deepinfra",
         ("--json", "stdlib"), None,

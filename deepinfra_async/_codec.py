@@ -82,11 +82,15 @@ else:
 
     def _fast_dumps(obj: Any) -> bytes:
         try:
-            return _orjson_dumps(obj)
+            encoded = _orjson_dumps(obj)
         except TypeError:
             # Integers wider than 64 bits, non-str keys, subclasses orjson refuses: the
             # standard encoder either handles them or raises a clear TypeError.
             return _std_dumps(obj)
+        # orjson's result keeps the capacity of its write buffer (4 KiB for a short body,
+        # more for a longer one), and a request body is held until its call ends, retries
+        # included: keep a copy of the exact size instead.
+        return bytes(memoryview(encoded))
 
     dumps = _fast_dumps
     loads = orjson.loads

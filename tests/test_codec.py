@@ -1,15 +1,19 @@
-"""JSON decoding without orjson: the scanner shortcut must agree with ``json.loads``. No I/O."""
+"""JSON codec: the scanner shortcut agrees with ``json.loads``; bodies hold only their bytes.
+
+No I/O.
+"""
 
 from __future__ import annotations
 
 import json
+import tracemalloc
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepinfra_async._codec import _std_loads
+from deepinfra_async._codec import _std_loads, dumps
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -62,3 +66,20 @@ def test_std_loads_agrees_on_arbitrary_input(data: bytes | str) -> None:
 def test_std_loads_reads_common_bodies(data: bytes | str) -> None:
     """A body with a trailing newline or a lone surrogate escape decodes as json.loads does."""
     assert _std_loads(data) == json.loads(data)
+
+
+@pytest.mark.parametrize("size", [10, 1_000, 5_000])
+def test_encoded_bodies_hold_only_their_own_bytes(size: int) -> None:
+    """A request body is held for the whole call: it must not carry an encoder's spare buffer."""
+    body = {"model": "m", "messages": [{"role": "user", "content": "x" * size}]}
+    count = 50
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        held = [dumps(body) for _ in range(count)]
+        per_body = (tracemalloc.get_traced_memory()[0] - before) / count
+    finally:
+        tracemalloc.stop()
+    assert json.loads(held[0]) == body
+    # A bytes object costs its length plus a small header (33 bytes on 64-bit CPython).
+    assert per_body < len(held[0]) + 128

@@ -311,6 +311,9 @@ def main(factory: Callable[[argparse.Namespace], Adapter], argv: list[str] | Non
     args = parser()
     args.add_argument("--json", choices=("stdlib", "orjson"), default="orjson")
     args.add_argument("--tweak", help="experiments only: change client settings (see clients)")
+    args.add_argument(
+        "--sock-read", type=float, default=None, help="the floor only: aiohttp's sock_read timeout"
+    )
     options = args.parse_args(argv)
     _setup_process(options.cpu)
     jobs: list[dict[str, Any]] = json.loads(options.jobs)

@@ -3,6 +3,10 @@
 One ``ClientSession``, ``json.dumps`` / ``json.loads`` from the standard library, and a
 minimal SSE split (events on ``b"\\n\\n"``, ``data: `` stripped, no typing). Nothing is
 validated beyond what the checksum needs.
+
+``--sock-read SECONDS`` adds aiohttp's idle-read timeout to the session's default timeouts:
+the reference client "floor + read timeout", which enforces what deepinfra_async's default
+``Timeout.read`` enforces, the same way.
 """
 
 from __future__ import annotations
@@ -36,7 +40,12 @@ class Floor(Adapter):
 
     async def start(self, job: dict[str, Any]) -> None:
         base = job["base_url"]
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        sock_read = self.options.sock_read
+        # aiohttp's default timeouts (total 300 s, sock_connect 30 s), plus sock_read if given.
+        timeout = aiohttp.ClientTimeout(total=300, sock_connect=30, sock_read=sock_read)
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=timeout
+        )
         self.headers = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
         self.chat_url = base + "/v1/openai/chat/completions"
         self.embed_url = base + "/v1/openai/embeddings"
