@@ -49,10 +49,15 @@ class DeepInfraAsync(Adapter):
         self.client: DeepInfra | None = None
 
     async def start(self, job: dict[str, Any]) -> None:
-        limits = None
+        tweaks = _tweaks(getattr(self.options, "tweak", None))
+        limit_fields = dict(tweaks["limits"])
         if job["kind"] == "hold":
-            limits = self.lib.Limits(max_connections=None, per_model_concurrency=None)
-        self.client = self.lib.DeepInfra(api_key="bench", base_url=job["base_url"], limits=limits)
+            limit_fields = {"max_connections": None, "per_model_concurrency": None, **limit_fields}
+        limits = self.lib.Limits(**limit_fields) if limit_fields else None
+        timeout = self.lib.Timeout(**tweaks["timeout"]) if tweaks["timeout"] else None
+        self.client = self.lib.DeepInfra(
+            api_key="bench", base_url=job["base_url"], limits=limits, timeout=timeout
+        )
         await self.client.__aenter__()
 
     @property
