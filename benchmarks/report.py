@@ -198,14 +198,14 @@ def _read_timeout_share(run: Run, table: dict[tuple[str, str], Cell]) -> list[st
         reference = table.get((workload.key, _REFERENCE))
         if reference is None or reference.value is None:
             continue
-        cells_ = [f"{reference.ratio:.2f}x" if reference.ratio is not None else "-"]
+        row = [f"{reference.ratio:.2f}x" if reference.ratio is not None else "-"]
         for key in ("deepinfra_async", "deepinfra_async+orjson"):
             cell = table.get((workload.key, key))
             if cell is None or cell.value is None:
-                cells_.append("-")
+                row.append("-")
             else:
-                cells_.append(f"{cell.value / reference.value:.2f}x")
-        rows.append(f"| {workload.key} | " + " | ".join(cells_) + " |")
+                row.append(f"{cell.value / reference.value:.2f}x")
+        rows.append(f"| {workload.key} | " + " | ".join(row) + " |")
     if not rows:
         return []
     return [

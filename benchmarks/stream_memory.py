@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import inspect
 import json
-import resource
 import subprocess
 import sys
 import sysconfig
@@ -37,6 +35,9 @@ from asyncio import selector_events
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final, TypedDict
+
+from benchmarks.clients._harness import options as adapter_options
+from benchmarks.clients._harness import raise_file_limit
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCH_DIR: Final = ROOT / "benchmarks"
@@ -261,7 +262,7 @@ def stream_data(objects: Iterable[object]) -> dict[str, int]:
 
 def _adapter(client: str) -> Any:
     """A fresh W3 adapter for ``client``, on the standard library's json."""
-    options = argparse.Namespace(json="stdlib", tweak=None, sock_read=None, cpu=None)
+    options = adapter_options(json="stdlib")
     if client == "floor":
         from benchmarks.clients.floor import Floor
 
@@ -394,17 +395,9 @@ async def in_flight(client: str, base_url: str, streams: int) -> Measurement:
         await silent.close()
 
 
-def _raise_file_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = 65536 if hard == resource.RLIM_INFINITY else hard
-    if target > soft:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
 def child(client: str, phase: str, base_url: str, streams: int) -> None:
     """Measure one client in one phase and print the result as one JSON line."""
-    _raise_file_limit()
+    raise_file_limit()
     measure = held if phase == "held" else in_flight
     result = asyncio.run(measure(client, base_url, streams))
     print(json.dumps(result), flush=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 
 from deepinfra_async import DeepInfra, RetryPolicy
 from deepinfra_async.testing import Emulator
@@ -33,3 +35,15 @@ async def client(emu: Emulator) -> AsyncIterator[DeepInfra]:
 def chat_body(model: str = CHAT_MODEL, **extra: object) -> dict[str, object]:
     """A minimal valid chat completion body."""
     return {"model": model, "messages": [{"role": "user", "content": "Hello"}], **extra}
+
+
+@contextlib.asynccontextmanager
+async def serve(app: web.Application, shutdown_timeout: float = 60.0) -> AsyncIterator[str]:
+    """Run a bare aiohttp app on 127.0.0.1 (a free port); yields its base URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -24,6 +24,8 @@ from aiohttp import web
 
 from deepinfra_async.testing import Emulator, UploadRecord, WebhookDelivery
 
+from .conftest import serve
+
 LLAMA = "meta-llama/Meta-Llama-3-8B-Instruct"
 BGE = "BAAI/bge-large-en-v1.5"
 RERANKER = "Qwen/Qwen3-Reranker-4B"
@@ -600,15 +602,8 @@ async def hook() -> AsyncIterator[tuple[str, list[Any]]]:
 
     app = web.Application()
     app.router.add_post("/hook", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}/hook", received
-    finally:
-        await runner.cleanup()
+    async with serve(app) as base_url:
+        yield f"{base_url}/hook", received
 
 
 async def test_webhook_is_queued_then_delivered(
@@ -656,12 +651,8 @@ async def test_aclose_cancels_pending_webhooks() -> None:
 
     app = web.Application()
     app.router.add_post("/hook", hang)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
-    try:
+    async with serve(app, shutdown_timeout=0.1) as base_url:
+        url = f"{base_url}/hook"
         emu = Emulator(api_key="k")
         await emu.start()
         headers = {"Authorization": "Bearer k"}
@@ -676,8 +667,6 @@ async def test_aclose_cancels_pending_webhooks() -> None:
         assert delivery.finished
         assert delivery.error is not None
         assert delivery.error.startswith("cancelled")
-    finally:
-        await runner.cleanup()
 
 
 # -- OpenAI-compatible media routes --------------------------------------------------------

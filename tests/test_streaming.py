@@ -23,7 +23,7 @@ from deepinfra_async import (
 from deepinfra_async.testing import Emulator
 from deepinfra_async.types import ChatCompletionChunk, Completion
 
-from .conftest import CHAT_MODEL, FAST_RETRY
+from .conftest import CHAT_MODEL, FAST_RETRY, serve
 
 HELLO = [{"role": "user", "content": "Tell me a story"}]
 CHAT = "/v1/openai/chat/completions"
@@ -363,27 +363,17 @@ async def test_clean_end_without_done_after_an_unterminated_event_is_an_error() 
 
     app = web.Application()
     app.router.add_post("/v1/openai/chat/completions", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with DeepInfra("k", base_url=f"http://127.0.0.1:{port}") as client:
-            stream = await client.chat.completions.create(
-                model=CHAT_MODEL, messages=HELLO, stream=True
-            )
-            seen: list[str | None] = []
+    async with serve(app) as base_url, DeepInfra("k", base_url=base_url) as client:
+        stream = await client.chat.completions.create(model=CHAT_MODEL, messages=HELLO, stream=True)
+        seen: list[str | None] = []
 
-            async def consume() -> None:
-                async with stream:
-                    async for item in stream:
-                        seen.append(item.choices[0].delta.content)  # noqa: PERF401
+        async def consume() -> None:
+            async with stream:
+                async for item in stream:
+                    seen.append(item.choices[0].delta.content)  # noqa: PERF401
 
-            with pytest.raises(StreamError, match="ended before its final event") as info:
-                await consume()
-            assert seen == ["Hi", "Hi"]
-            assert info.value.received == "HiHi"
-            assert stream.closed
-    finally:
-        await runner.cleanup()
+        with pytest.raises(StreamError, match="ended before its final event") as info:
+            await consume()
+        assert seen == ["Hi", "Hi"]
+        assert info.value.received == "HiHi"
+        assert stream.closed

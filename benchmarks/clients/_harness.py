@@ -284,10 +284,8 @@ def _dump_profile(profiler: Any, path: str) -> None:
         f.write(text.getvalue())
 
 
-def _setup_process(cpu: int | None) -> None:
-    if cpu is not None and cpu >= 0:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, {cpu})
+def raise_file_limit() -> None:
+    """Lift this process's open-file limit to its hard limit (W3 holds 1,000 sockets)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or hard > soft:
         target = 65536 if hard == resource.RLIM_INFINITY else hard
@@ -295,12 +293,34 @@ def _setup_process(cpu: int | None) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def _setup_process(cpu: int | None) -> None:
+    if cpu is not None and cpu >= 0:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {cpu})
+    raise_file_limit()
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line every client module accepts (client modules may add options)."""
     p = argparse.ArgumentParser(description="Run benchmark jobs for one client.")
     p.add_argument("--jobs", required=True, help="JSON list of job objects")
     p.add_argument("--cpu", type=int, default=None, help="core to pin this process to")
+    p.add_argument("--json", choices=("stdlib", "orjson"), default="orjson")
+    p.add_argument("--tweak", help="experiments only: change client settings (see clients)")
+    p.add_argument(
+        "--sock-read", type=float, default=None, help="the floor only: aiohttp's sock_read timeout"
+    )
     return p
+
+
+def options(**changes: Any) -> argparse.Namespace:
+    """An adapter's options as the command line's defaults give them, with ``changes``.
+
+    For tools that run adapters in their own process instead of through :func:`main`.
+    """
+    values = vars(parser().parse_args(["--jobs", "[]"]))
+    values.update(changes)
+    return argparse.Namespace(**values)
 
 
 def main(factory: Callable[[argparse.Namespace], Adapter], argv: list[str] | None = None) -> int:
@@ -308,13 +328,7 @@ def main(factory: Callable[[argparse.Namespace], Adapter], argv: list[str] | Non
 
     Prints one ``RESULT {json}`` line per job; returns 1 when any job failed.
     """
-    args = parser()
-    args.add_argument("--json", choices=("stdlib", "orjson"), default="orjson")
-    args.add_argument("--tweak", help="experiments only: change client settings (see clients)")
-    args.add_argument(
-        "--sock-read", type=float, default=None, help="the floor only: aiohttp's sock_read timeout"
-    )
-    options = args.parse_args(argv)
+    options = parser().parse_args(argv)
     _setup_process(options.cpu)
     jobs: list[dict[str, Any]] = json.loads(options.jobs)
     adapter = factory(options)

@@ -49,7 +49,7 @@ class DeepInfraAsync(Adapter):
         self.client: DeepInfra | None = None
 
     async def start(self, job: dict[str, Any]) -> None:
-        tweaks = _tweaks(getattr(self.options, "tweak", None))
+        tweaks = _tweaks(self.options.tweak)
         limit_fields = dict(tweaks["limits"])
         if job["kind"] == "hold":
             limit_fields = {"max_connections": None, "per_model_concurrency": None, **limit_fields}
