@@ -22,7 +22,8 @@ from typing import IO, Any, BinaryIO, Final, final
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
+from aiohttp import hdrs
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._codec import Multipart, loads
@@ -50,12 +51,17 @@ USER_AGENT: Final = (
     f"deepinfra-async/{__version__} python/{platform.python_version()} "
     f"aiohttp/{aiohttp.__version__}"
 )
-_JSON_CONTENT: Final = {"Content-Type": "application/json"}
+# Header names are aiohttp's case-insensitive constants, which carry their folded form: names
+# given as plain strings are folded again each time aiohttp copies the headers (three times per
+# request), and the copy a response keeps for its request_info holds the folded strings. The
+# per-request sets are read-only multidicts, which aiohttp takes without converting them first.
+_JSON_CONTENT: Final = CIMultiDictProxy(CIMultiDict({hdrs.CONTENT_TYPE: "application/json"}))
 # What _send hands back: the whole body, a stream, or a stream that must be server-sent events.
 _WHOLE: Final = 0
 _STREAM: Final = 1
 _EVENT_STREAM: Final = 2
 _SNIPPET_BYTES: Final = 4096
+_NO_SCOPE: Final = contextlib.nullcontext()
 _REDACTED: Final = "[redacted]"
 
 
@@ -387,14 +393,18 @@ class Transport:
             _whole_budget(config.timeout, False),
             _whole_budget(config.timeout, True),
         )
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # Case-insensitive, so that a caller's "user-agent" replaces ours instead of joining it.
+        headers = CIMultiDict({hdrs.USER_AGENT: USER_AGENT, hdrs.ACCEPT: "application/json"})
         headers.update(config.default_headers)
         self._base_headers = headers
         # The key goes on each request rather than on the session, so that a request to a host
         # other than DeepInfra's (say, a generated image's URL) never carries it.
-        auth = {} if config.api_key is None else {"Authorization": f"Bearer {config.api_key}"}
-        self._auth: Mapping[str, str] | None = auth or None
-        self._auth_json: Mapping[str, str] = {**_JSON_CONTENT, **auth}
+        auth = CIMultiDict[str]()
+        if config.api_key is not None:
+            auth[hdrs.AUTHORIZATION] = f"Bearer {config.api_key}"
+        self._auth: Mapping[str, str] | None = CIMultiDictProxy(auth.copy()) if auth else None
+        auth.extend(_JSON_CONTENT)
+        self._auth_json: Mapping[str, str] = CIMultiDictProxy(auth)
 
     def open(self) -> None:
         """Create the connector and session in the running event loop.
@@ -619,22 +629,9 @@ class Transport:
         authorize: bool,
         mode: int,
     ) -> Response | StreamResponse:
-        stream = mode != _WHOLE
-        base: Mapping[str, str] | None
-        if authorize:
-            if self._auth is None:
-                msg = (
-                    "no API key: pass DeepInfra(api_key=...) or set DEEPINFRA_API_KEY "
-                    "(or DEEPINFRA_API_TOKEN); nothing was sent"
-                )
-                raise AuthenticationError(msg, status=401)
-            base = self._auth_json if body is not None else self._auth
-        else:
-            base = _JSON_CONTENT if body is not None else None
-        if headers is None:
-            send_headers = base
-        else:
-            send_headers = {**base, **headers} if base is not None else headers
+        # One coroutine per call, retry loop and attempts alike: a request in flight holds one
+        # frame of this library, not two.
+        send_headers = self._headers(body is not None, headers, authorize)
         session = self._session
         loop = self._loop
         if session is None or loop is None:
@@ -648,76 +645,171 @@ class Transport:
             starts = _start_positions(multipart)
         start = loop.time()
         deadline = None if timeout.total is None else start + timeout.total
+        # A stream's deadline covers opening it (every attempt and backoff sleep), not reading
+        # its body: an asyncio scope that ends with this call. A whole-body call leaves it to
+        # aiohttp's own timer instead, given what is left of it at each attempt (reading the
+        # body included): cheaper than a scope per call.
+        if deadline is None or mode == _WHOLE:
+            scope: contextlib.AbstractAsyncContextManager[Any] = _NO_SCOPE
+        else:
+            scope = asyncio.timeout_at(deadline)
+        limiter = self._limiter_for(model)
         attempt = 1
-        payload: aiohttp.FormData | None = None
+        data: aiohttp.FormData | None = None
         opened: list[IO[bytes]] | None = None
-        while True:
-            if multipart is not None and starts is not None:
-                # Sending consumes a multipart body: each attempt builds its own.
-                payload, opened = _form(multipart, starts)
-            try:
-                if deadline is None:
-                    return await self._attempt(
-                        session, method, url, body, payload, send_headers, params, model,
-                        timeout, mode, attempt, policy.max_attempts, None,
-                    )  # fmt: skip
-                if not stream:
-                    # aiohttp's own timer enforces what is left of the deadline (reading the
-                    # body included): cheaper than an asyncio timeout scope per call.
-                    return await self._attempt(
-                        session, method, url, body, payload, send_headers, params, model,
-                        timeout, mode, attempt, policy.max_attempts,
-                        timeout.total if attempt == 1 else deadline - loop.time(),
-                    )  # fmt: skip
-                # A stream's deadline covers opening it only, not reading its body.
-                async with asyncio.timeout_at(deadline):
-                    return await self._attempt(
-                        session, method, url, body, payload, send_headers, params, model,
-                        timeout, mode, attempt, policy.max_attempts, None,
-                    )  # fmt: skip
-            except (APIStatusError, APIConnectionError) as exc:
-                error: DeepInfraError = exc
-            except TimeoutError as exc:
-                # Our own timeouts are APIConnectionErrors, caught above: this is the deadline.
-                msg = (
-                    f"{method} {url}: no complete answer within the total timeout "
-                    f"({timeout.total} s, {attempt} attempt(s))"
-                )
-                raise APITimeoutError(msg, phase="total") from exc
-            finally:
-                if opened is not None:
-                    for handle in opened:
-                        handle.close()
-            now = loop.time()
-            delay = retry_delay(
-                policy,
-                error,
-                attempt,
-                fail_fast=fail_fast,
-                remaining=None if deadline is None else deadline - now,
-            )
-            if delay is None:
-                raise error
-            reason = retry_reason(error)
-            log.warning(
-                "Retrying %s %s in %.2f s after %s (attempt %d of %d)",
-                method, url, delay, reason, attempt, policy.max_attempts,
-            )  # fmt: skip
-            if policy.on_retry is not None:
-                policy.on_retry(
-                    RetryDetails(
-                        method=method,
-                        url=str(url),
-                        attempt=attempt,
-                        max_attempts=policy.max_attempts,
-                        delay=delay,
-                        reason=reason,
-                        error=error,
-                        elapsed=now - start,
+        try:
+            async with scope:
+                while True:
+                    if multipart is not None and starts is not None:
+                        # Sending consumes a multipart body: each attempt builds its own.
+                        data, opened = _form(multipart, starts)
+                    if deadline is None or mode != _WHOLE:
+                        budget = None
+                    elif attempt == 1:
+                        budget = timeout.total
+                    else:
+                        budget = deadline - loop.time()
+                    waited = 0.0
+                    handed_over = False
+                    try:
+                        if limiter is not None:
+                            if limiter.free:
+                                limiter.free -= 1
+                            else:
+                                waited = await self._acquire(limiter, timeout, model or "")
+                        debug = log.isEnabledFor(_DEBUG)
+                        started = loop.time() if debug else 0.0
+                        try:
+                            resp = await session.request(
+                                method,
+                                url,
+                                data=body if data is None else data,
+                                headers=send_headers,
+                                params=params,
+                                timeout=self._client_timeout(timeout, waited, budget, attempt == 1),
+                            )
+                            status = resp.status
+                            if status >= 400:
+                                raw = await resp.read()
+                                resp.release()
+                            elif mode != _WHOLE:
+                                if mode == _EVENT_STREAM and not resp.headers.get(
+                                    hdrs.CONTENT_TYPE, ""
+                                ).startswith("text/event-stream"):
+                                    raise await _not_an_event_stream(resp)
+                                handed_over = True
+                                result: Response | StreamResponse = StreamResponse(
+                                    resp, limiter, method, timeout
+                                )
+                            else:
+                                result = Response(status, resp.headers, await resp.read(), url)
+                        except aiohttp.ClientError as exc:
+                            if debug:
+                                outcome = type(exc).__name__
+                                self._log_attempt(method, url, outcome, started, attempt, policy)
+                            raise map_transport_error(exc, method, url, timeout) from exc
+                        else:
+                            if debug:
+                                self._log_attempt(method, url, status, started, attempt, policy)
+                            if status >= 400:
+                                raise self._status_error(resp, raw)
+                            return result
+                        finally:
+                            if limiter is not None and not handed_over:
+                                limiter.release()
+                    except (APIStatusError, APIConnectionError) as exc:
+                        error: DeepInfraError = exc
+                    finally:
+                        if opened is not None:
+                            for handle in opened:
+                                handle.close()
+                    await asyncio.sleep(
+                        self._backoff(
+                            method, url, error, policy, attempt, fail_fast, start, deadline
+                        )
                     )
+                    attempt += 1
+        except DeepInfraError:
+            raise
+        except TimeoutError as exc:
+            # The deadline: aiohttp's total timer, or the stream's scope. Ours are raised above.
+            msg = (
+                f"{method} {url}: no complete answer within the total timeout "
+                f"({timeout.total} s, {attempt} attempt(s))"
+            )
+            raise APITimeoutError(msg, phase="total") from exc
+
+    def _headers(
+        self, has_body: bool, headers: Mapping[str, str] | None, authorize: bool
+    ) -> Mapping[str, str] | None:
+        """The headers a call sends besides the session's: the key, the body's type, the caller's.
+
+        Raises:
+            AuthenticationError: The call needs the key and the client has none.
+        """
+        base: Mapping[str, str] | None
+        if authorize:
+            if self._auth is None:
+                msg = (
+                    "no API key: pass DeepInfra(api_key=...) or set DEEPINFRA_API_KEY "
+                    "(or DEEPINFRA_API_TOKEN); nothing was sent"
                 )
-            await asyncio.sleep(delay)
-            attempt += 1
+                raise AuthenticationError(msg, status=401)
+            base = self._auth_json if has_body else self._auth
+        else:
+            base = _JSON_CONTENT if has_body else None
+        if headers is None:
+            return base
+        # Case-insensitive, so that the caller's "content-type" replaces ours.
+        merged = CIMultiDict(base or ())
+        merged.update(headers)
+        return merged
+
+    def _backoff(
+        self,
+        method: str,
+        url: URL,
+        error: DeepInfraError,
+        policy: RetryPolicy,
+        attempt: int,
+        fail_fast: bool,
+        start: float,
+        deadline: float | None,
+    ) -> float:
+        """Seconds to wait before retrying a failed attempt, after logging and ``on_retry``.
+
+        Raises:
+            DeepInfraError: ``error`` itself, when it is not to be retried.
+        """
+        now = asyncio.get_running_loop().time()
+        delay = retry_delay(
+            policy,
+            error,
+            attempt,
+            fail_fast=fail_fast,
+            remaining=None if deadline is None else deadline - now,
+        )
+        if delay is None:
+            raise error
+        reason = retry_reason(error)
+        log.warning(
+            "Retrying %s %s in %.2f s after %s (attempt %d of %d)",
+            method, url, delay, reason, attempt, policy.max_attempts,
+        )  # fmt: skip
+        if policy.on_retry is not None:
+            policy.on_retry(
+                RetryDetails(
+                    method=method,
+                    url=str(url),
+                    attempt=attempt,
+                    max_attempts=policy.max_attempts,
+                    delay=delay,
+                    reason=reason,
+                    error=error,
+                    elapsed=now - start,
+                )
+            )
+        return delay
 
     async def _acquire(self, limiter: _Limiter, timeout: Timeout, model: str) -> float:
         """Wait for a slot of a full limiter; return how long it took."""
@@ -737,79 +829,14 @@ class Transport:
                 raise APITimeoutError(msg, phase="pool", request_sent=False) from None
         return loop.time() - started
 
-    async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        body: bytes | None,
-        data: aiohttp.FormData | None,
-        headers: Mapping[str, str] | None,
-        params: Mapping[str, str] | None,
-        model: str | None,
-        timeout: Timeout,
-        mode: int,
-        attempt: int,
-        max_attempts: int,
-        total: float | None,
-    ) -> Response | StreamResponse:
-        limiter = self._limiter_for(model)
-        waited = 0.0
-        if limiter is not None:
-            if limiter.free:
-                limiter.free -= 1
-            else:
-                waited = await self._acquire(limiter, timeout, model or "")
-        handed_over = False
-        debug = log.isEnabledFor(_DEBUG)
-        started = asyncio.get_running_loop().time() if debug else 0.0
-        try:
-            try:
-                resp = await session.request(
-                    method,
-                    url,
-                    data=body if data is None else data,
-                    headers=headers,
-                    params=params,
-                    timeout=self._client_timeout(timeout, waited, total, attempt == 1),
-                )
-                status = resp.status
-                if status >= 400:
-                    raw = await resp.read()
-                    resp.release()
-                elif mode != _WHOLE:
-                    if mode == _EVENT_STREAM and not resp.headers.get(
-                        "Content-Type", ""
-                    ).startswith("text/event-stream"):
-                        raise await _not_an_event_stream(resp)
-                    handed_over = True
-                    result: Response | StreamResponse = StreamResponse(
-                        resp, limiter, method, timeout
-                    )
-                else:
-                    result = Response(status, resp.headers, await resp.read(), url)
-            except aiohttp.ClientError as exc:
-                if debug:
-                    outcome = type(exc).__name__
-                    self._log_attempt(method, url, outcome, started, attempt, max_attempts)
-                raise map_transport_error(exc, method, url, timeout) from exc
-            if debug:
-                self._log_attempt(method, url, status, started, attempt, max_attempts)
-            if status >= 400:
-                raise self._status_error(resp, raw)
-            return result
-        finally:
-            if limiter is not None and not handed_over:
-                limiter.release()
-
     @staticmethod
     def _log_attempt(
-        method: str, url: URL, outcome: object, started: float, attempt: int, max_attempts: int
+        method: str, url: URL, outcome: object, started: float, attempt: int, policy: RetryPolicy
     ) -> None:
         elapsed = (asyncio.get_running_loop().time() - started) * 1000.0
         log.debug(
             "%s %s -> %s in %.1f ms (attempt %d of %d)",
-            method, url, outcome, elapsed, attempt, max_attempts,
+            method, url, outcome, elapsed, attempt, policy.max_attempts,
         )  # fmt: skip
 
     def _status_error(self, resp: aiohttp.ClientResponse, raw: bytes) -> APIStatusError:

@@ -15,6 +15,7 @@ from deepinfra_async import (
     AsyncStream,
     ChatCompletionStream,
     DeepInfra,
+    InternalServerError,
     Limits,
     RetryPolicy,
     StreamError,
@@ -377,3 +378,67 @@ async def test_clean_end_without_done_after_an_unterminated_event_is_an_error() 
         assert seen == ["Hi", "Hi"]
         assert info.value.received == "HiHi"
         assert stream.closed
+
+
+async def test_total_deadline_bounds_opening_a_stream(emu: Emulator) -> None:
+    """A stream whose headers never come raises APITimeoutError (total) at the deadline."""
+    emu.faults.add(CHAT, delay=30.0, times=None)
+    async with DeepInfra(
+        emu.api_key, base_url=emu.url, retry=FAST_RETRY, timeout=Timeout(total=1.0)
+    ) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as info:
+            await open_chat(client)
+        elapsed = time.monotonic() - started
+    assert info.value.phase == "total"
+    assert 1.0 <= elapsed < 1.5
+
+
+async def test_total_deadline_for_opening_a_stream_spans_retries(emu: Emulator) -> None:
+    """Opening a stream gets one deadline for every attempt and backoff sleep together."""
+    emu.faults.add(CHAT, status=503, delay=0.3, times=None)
+    policy = RetryPolicy(max_attempts=10, initial_backoff=0.2, jitter=0.0)
+    async with DeepInfra(
+        emu.api_key, base_url=emu.url, retry=policy, timeout=Timeout(total=1.0)
+    ) as client:
+        started = time.monotonic()
+        with pytest.raises((APITimeoutError, InternalServerError)):
+            await open_chat(client)
+        assert time.monotonic() - started < 1.5
+    assert 2 <= len(emu.requests) < 5
+
+
+async def test_total_deadline_does_not_cut_off_reading_a_stream() -> None:
+    """Reading an opened stream is bounded by Timeout.read only, however long it goes on."""
+    from aiohttp import web
+
+    def event(content: str, finish: str | None = None) -> bytes:
+        chunk = {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": CHAT_MODEL,
+            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
+        }
+        return f"data: {json.dumps(chunk)}\n\n".encode()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for index in range(6):
+            await response.write(event(str(index)))
+            await asyncio.sleep(0.15)
+        await response.write(event("", "stop") + b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post(CHAT, handle)
+    timeout = Timeout(total=0.3, read=1.0)
+    async with serve(app) as base_url, DeepInfra("k", base_url=base_url, timeout=timeout) as client:
+        started = time.monotonic()
+        stream = await client.chat.completions.create(model=CHAT_MODEL, messages=HELLO, stream=True)
+        async with stream:
+            text = "".join([chunk.choices[0].delta.content or "" async for chunk in stream])
+        assert time.monotonic() - started > 0.6
+    assert text == "012345"

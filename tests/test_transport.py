@@ -420,3 +420,25 @@ async def test_limiter_hands_slots_over_in_order_and_never_leaks_one() -> None:
     limiter.release()
     assert (limiter.free, len(limiter.waiters)) == (1, 0)
     assert tasks[0].cancelled()
+
+
+async def test_caller_headers_replace_ours_whatever_their_case(emu: Emulator) -> None:
+    """Headers the caller names, in any case, replace the client's own; none goes twice."""
+    defaults = {"user-agent": "my-app/2", "ACCEPT": "application/x-ndjson"}
+    async with DeepInfra(
+        emu.api_key, base_url=emu.url, retry=FAST_RETRY, default_headers=defaults
+    ) as client:
+        await client.request("GET", MODELS)
+        await client.request(
+            "POST",
+            CHAT,
+            json=chat_body(),
+            headers={"content-type": "application/json; charset=utf-8", "accept": "*/*"},
+        )
+    listing, chat = emu.requests
+    assert listing.headers["user-agent"] == "my-app/2"
+    assert listing.headers["accept"] == "application/x-ndjson"
+    assert chat.headers["user-agent"] == "my-app/2"
+    assert chat.headers["content-type"] == "application/json; charset=utf-8"
+    assert chat.headers["accept"] == "*/*"
+    assert chat.headers["authorization"] == f"Bearer {emu.api_key}"
