@@ -765,8 +765,8 @@ class Transport:
         merged.update(headers)
         return merged
 
+    @staticmethod
     def _backoff(
-        self,
         method: str,
         url: URL,
         error: DeepInfraError,

@@ -201,8 +201,23 @@ async def test_missing_key_fails_before_sending(
     assert emu.requests == []
 
 
-async def test_stalled_server_hits_the_total_deadline(emu: Emulator) -> None:
-    """A server that stalls raises APITimeoutError within total + 0.5 s, retries notwithstanding."""
+async def _chat_call(client: DeepInfra, stream: bool) -> None:
+    """A chat call, whole or streamed; a stream that opens is closed again."""
+    if stream:
+        opened = await client.chat.completions.create(
+            model=CHAT_MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True
+        )
+        await opened.aclose()
+    else:
+        await client.request("POST", CHAT, json=chat_body())
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_stalled_server_hits_the_total_deadline(emu: Emulator, stream: bool) -> None:
+    """A server that stalls raises APITimeoutError within total + 0.5 s, retries notwithstanding.
+
+    For a stream the deadline bounds opening it: its headers never come here.
+    """
     emu.faults.add(CHAT, delay=30.0, times=None)
     policy = RetryPolicy(max_attempts=5, initial_backoff=0.01)
     async with DeepInfra(
@@ -210,13 +225,14 @@ async def test_stalled_server_hits_the_total_deadline(emu: Emulator) -> None:
     ) as client:
         started = time.monotonic()
         with pytest.raises(APITimeoutError) as info:
-            await client.request("POST", CHAT, json=chat_body())
+            await _chat_call(client, stream)
         elapsed = time.monotonic() - started
     assert info.value.phase == "total"
     assert 1.0 <= elapsed < 1.5
 
 
-async def test_total_deadline_spans_retries(emu: Emulator) -> None:
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_total_deadline_spans_retries(emu: Emulator, stream: bool) -> None:
     """The total deadline covers every attempt and backoff, not each attempt separately."""
     emu.faults.add(CHAT, status=503, delay=0.3, times=None)
     policy = RetryPolicy(max_attempts=10, initial_backoff=0.2, jitter=0.0)
@@ -225,7 +241,7 @@ async def test_total_deadline_spans_retries(emu: Emulator) -> None:
     ) as client:
         started = time.monotonic()
         with pytest.raises((APITimeoutError, InternalServerError)):
-            await client.request("POST", CHAT, json=chat_body())
+            await _chat_call(client, stream)
         assert time.monotonic() - started < 1.5
     assert 2 <= len(emu.requests) < 5
 
