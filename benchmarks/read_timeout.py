@@ -1,8 +1,8 @@
 """``python -m benchmarks.read_timeout``: what the idle-read timeout costs per chat completion.
 
 The floor enforces no idle-read timeout; deepinfra_async enforces ``Timeout.read`` (120 s by
-default) through aiohttp's ``sock_read``, which schedules a timer when the request is sent and
-re-schedules it on every socket read. This measures W1's operation (one non-streamed chat
+default) with one watchdog timer per client. aiohttp's own ``sock_read`` instead schedules a
+timer when the request is sent and re-schedules it on every socket read. This measures W1's operation (one non-streamed chat
 completion against the benchmark's nginx, concurrency 64) for four configurations in ONE
 process, alternating them block by block, so each repetition gives paired ratios that a noisy
 machine moves far less than it moves separate processes:

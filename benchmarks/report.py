@@ -213,11 +213,10 @@ def _read_timeout_share(run: Run, table: dict[tuple[str, str], Cell]) -> list[st
         "## The read timeout's share",
         "",
         "The floor enforces no idle-read timeout. deepinfra_async enforces `Timeout.read` (120 s"
-        " by default: the longest silence allowed between two socket reads) through aiohttp's"
-        " `sock_read`, which re-arms a timer when the request is sent and on every socket read."
-        " `floor + read timeout` is the floor with that same aiohttp setting, so these medians"
-        " separate what the timeout costs from what the library costs. A reference, not a"
-        " target.",
+        " by default: the longest silence allowed between two reads) and `Timeout.total` with"
+        " one watchdog timer per client. `floor + read timeout` is the floor with aiohttp's"
+        " `sock_read=120`, which re-arms a timer when the request is sent and on every socket"
+        " read: what enforcing the same timeout per request costs. A reference, not a target.",
         "",
         "| Workload | floor + read timeout vs floor | deepinfra_async vs floor + read timeout"
         " | deepinfra_async + orjson vs floor + read timeout |",

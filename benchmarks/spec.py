@@ -86,7 +86,7 @@ class Client:
 CLIENTS: Final = (
     Client("floor", "floor (raw aiohttp)", "benchmarks.clients.floor", (), None, "import aiohttp"),
     # A reference, not a target: the floor enforcing deepinfra_async's default read timeout
-    # (Timeout.read = 120 s) through aiohttp's sock_read, as the library does.
+    # (Timeout.read = 120 s) through aiohttp's sock_read, a timer per request.
     Client(
         "floor+read", "floor + read timeout", "benchmarks.clients.floor",
         ("--sock-read", "120"), None, "import aiohttp",

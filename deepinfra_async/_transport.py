@@ -3,7 +3,9 @@
 This is the only module that imports the aiohttp client. Everything above it sends a request
 and gets back either a fully read :class:`Response` or a :class:`StreamResponse` whose body is
 read on demand. aiohttp and asyncio exceptions become ours in one function,
-:func:`map_transport_error`, used for requests and for stream reads alike.
+:func:`map_transport_error`, used for requests and for stream reads alike. aiohttp only gets
+the connection within its timeouts; ``Timeout.read`` and ``Timeout.total`` are kept by the
+client's watchdog (:mod:`._watchdog`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ._errors import (
 )
 from ._retry import parse_retry_after, retry_delay, retry_reason
 from ._version import __version__
+from ._watchdog import INF, CallWatch, Watch, Watchdog, period_for
 
 __all__ = ["ClientState", "Response", "StreamResponse", "Transport", "map_transport_error"]
 
@@ -61,7 +64,6 @@ _WHOLE: Final = 0
 _STREAM: Final = 1
 _EVENT_STREAM: Final = 2
 _SNIPPET_BYTES: Final = 4096
-_NO_SCOPE: Final = contextlib.nullcontext()
 _REDACTED: Final = "[redacted]"
 
 
@@ -99,10 +101,7 @@ def map_transport_error(
             request_sent=False,
         )
     if isinstance(exc, aiohttp.ServerTimeoutError):
-        return APITimeoutError(
-            f"{where}: the server sent nothing for {timeout.read} s (read timeout)",
-            phase="read",
-        )
+        return read_timeout_error(method, url, timeout)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return APIConnectionError(
             f"{where}: cannot connect to {exc.host}:{exc.port}: {exc.os_error}",
@@ -113,6 +112,14 @@ def map_transport_error(
     if isinstance(exc, aiohttp.ClientPayloadError):
         return APIConnectionError(f"{where}: the response body was cut short ({exc})")
     return APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
+
+
+def read_timeout_error(method: str, url: URL | str, timeout: Timeout) -> APITimeoutError:
+    """The error for a call or a stream that received nothing for ``timeout.read`` seconds."""
+    return APITimeoutError(
+        f"{method} {url}: the server sent nothing for {timeout.read} s (read timeout)",
+        phase="read",
+    )
 
 
 def _request_id_from(headers: Mapping[str, str], body: object) -> str | None:
@@ -148,18 +155,40 @@ async def _not_an_event_stream(resp: aiohttp.ClientResponse) -> StreamError:
     return StreamError(msg, body=text, request_id=resp.headers.get("x-request-id") or None)
 
 
-def _whole_budget(timeout: Timeout, with_total: bool) -> aiohttp.ClientTimeout:
-    """Aiohttp's timeouts for a call's first attempt, with nothing spent yet.
+_CONNECTOR_FILE: Final = aiohttp.connector.__file__
+_MAX_AWAIT_DEPTH: Final = 64
 
-    ``with_total``: aiohttp's own timer enforces ``timeout.total`` (non-streaming calls).
+
+def _waiting_for_connection(pending: object) -> bool:
+    """Whether an aiohttp request is still in its connector (pool wait, DNS, TCP connect).
+
+    Walks the chain of awaits from the request's coroutine (``session.request()``'s awaitable
+    keeps it as ``_coro``). Looked at only when a read clock runs out; anything unexpected
+    answers ``False``, and the read clock then counts from the start of the attempt.
     """
+    node = getattr(pending, "_coro", None)
+    for _ in range(_MAX_AWAIT_DEPTH):
+        if node is None:
+            return False
+        code = getattr(node, "cr_code", None) or getattr(node, "gi_code", None)
+        if code is not None and code.co_filename == _CONNECTOR_FILE:
+            return True
+        node = getattr(node, "cr_await", None) or getattr(node, "gi_yieldfrom", None)
+    return False
+
+
+def _connect_timeouts(timeout: Timeout, waited: float = 0.0) -> aiohttp.ClientTimeout:
+    """Aiohttp's timeouts for one attempt: getting a connection only.
+
+    ``read`` and ``total`` are the watchdog's (:mod:`._watchdog`). ``waited``: seconds already
+    spent waiting for a per-model slot, which count against ``pool``.
+    """
+    pool = None if timeout.pool is None else max(timeout.pool - waited, 0.001)
     return aiohttp.ClientTimeout(
-        total=timeout.total if with_total else None,
-        connect=None if timeout.pool is None or timeout.connect is None
-        else timeout.pool + timeout.connect,
+        total=None,
+        connect=None if pool is None or timeout.connect is None else pool + timeout.connect,
         sock_connect=timeout.connect,
-        sock_read=timeout.read,
-    )  # fmt: skip
+    )
 
 
 def _redact(value: object, secret: str) -> Any:
@@ -283,18 +312,20 @@ _UNREAD: Final = object()
 
 
 @final
-class StreamResponse:
+class StreamResponse(Watch):
     """A successful response whose body is read chunk by chunk, only when asked.
 
     Nothing reads the socket in the background: aiohttp pauses it once its buffer is full, so
     the server is slowed to the consumer's pace. :meth:`aclose` (idempotent) gives the
-    connection and the per-model limiter slot back.
+    connection and the per-model limiter slot back. ``Timeout.read`` bounds each read; the
+    response is its own watch (:mod:`._watchdog`) while a read is pending.
 
     .. versionadded:: 0.1.0
     """
 
     __slots__ = (
-        "_closed", "_eof", "_limiter", "_resp", "_timeout", "headers", "method", "status", "url",
+        "_closed", "_eof", "_limiter", "_resp", "_timeout", "_watchdog", "headers", "method",
+        "status", "url",
     )  # fmt: skip
 
     def __init__(
@@ -303,7 +334,10 @@ class StreamResponse:
         limiter: _Limiter | None,
         method: str,
         timeout: Timeout,
+        watchdog: Watchdog,
     ) -> None:
+        super().__init__(timeout.read)
+        self._watchdog = watchdog
         self._resp = resp
         self._limiter = limiter
         self._timeout = timeout
@@ -331,10 +365,26 @@ class StreamResponse:
             APIConnectionError: The connection was lost mid-body.
             APITimeoutError: Nothing arrived within the read timeout.
         """
-        try:
-            data = await self._resp.content.readany()
-        except aiohttp.ClientError as exc:
-            raise map_transport_error(exc, self.method, self.url, self._timeout) from exc
+        limit = self.limit
+        if limit == INF:
+            try:
+                data = await self._resp.content.readany()
+            except aiohttp.ClientError as exc:
+                raise map_transport_error(exc, self.method, self.url, self._timeout) from exc
+        else:
+            watchdog = self._watchdog
+            watchdog.start(self, period_for(limit, None))
+            self.expires = watchdog.now() + limit
+            try:
+                data = await self._resp.content.readany()
+            except aiohttp.ClientError as exc:
+                raise map_transport_error(exc, self.method, self.url, self._timeout) from exc
+            except asyncio.CancelledError:
+                if watchdog.claim(self, "read"):
+                    raise read_timeout_error(self.method, self.url, self._timeout) from None
+                raise
+            finally:
+                watchdog.stop(self)
         if not data:
             self._eof = True
         return data
@@ -376,8 +426,8 @@ class Transport:
     """
 
     __slots__ = (
-        "_auth", "_auth_json", "_base_headers", "_client_timeouts", "_config",
-        "_default_timeouts", "_limiters", "_loop", "_session", "_total_timeouts", "state",
+        "_auth", "_auth_json", "_base_headers", "_client_timeouts", "_config", "_default_period",
+        "_default_timeout", "_limiters", "_loop", "_session", "_watchdog", "state",
     )  # fmt: skip
 
     def __init__(self, config: ClientConfig) -> None:
@@ -386,13 +436,11 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limiters: dict[str, _Limiter] = {}
+        self._watchdog: Watchdog | None = None
         self._client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
-        self._total_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
-        # The client's own Timeout, the common case: (without total, with total).
-        self._default_timeouts = (
-            _whole_budget(config.timeout, False),
-            _whole_budget(config.timeout, True),
-        )
+        # The client's own Timeout, the common case.
+        self._default_timeout = _connect_timeouts(config.timeout)
+        self._default_period = period_for(config.timeout.read, config.timeout.total)
         # Case-insensitive, so that a caller's "user-agent" replaces ours instead of joining it.
         headers = CIMultiDict({hdrs.USER_AGENT: USER_AGENT, hdrs.ACCEPT: "application/json"})
         headers.update(config.default_headers)
@@ -435,11 +483,12 @@ class Transport:
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers=self._base_headers,
-            timeout=self._client_timeout(self._config.timeout),
+            timeout=self._default_timeout,
             read_bufsize=limits.read_bufsize,
             raise_for_status=False,
         )
         self._loop = loop
+        self._watchdog = Watchdog(loop, _waiting_for_connection)
         self.state = ClientState.OPENED
 
     def check_loop(self) -> None:
@@ -482,44 +531,23 @@ class Transport:
         if self.state is ClientState.OPENED:
             self.check_loop()
         self.state = ClientState.CLOSED
+        if self._watchdog is not None:
+            self._watchdog.close()
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
 
-    def _client_timeout(
-        self,
-        timeout: Timeout,
-        waited: float = 0.0,
-        total: float | None = None,
-        first: bool = True,
-    ) -> aiohttp.ClientTimeout:
-        """Aiohttp's timeouts for one attempt.
-
-        Args:
-            timeout: The call's timeouts.
-            waited: Seconds already spent waiting for the per-model limiter.
-            total: Seconds left before the call's deadline, when aiohttp's own timer should
-                enforce it (non-streaming calls); ``None`` otherwise.
-            first: This is the call's first attempt (its ``total`` is the whole budget).
-        """
-        if not waited and (total is None or first):
-            # The common case builds no object; the client's own timeouts skip even hashing.
-            with_total = total is not None
-            if timeout is self._config.timeout:
-                return self._default_timeouts[with_total]
-            cache = self._total_timeouts if with_total else self._client_timeouts
-            cached = cache.get(timeout)
-            if cached is None:
-                cached = cache[timeout] = _whole_budget(timeout, with_total)
-            return cached
-        pool = None if timeout.pool is None else max(timeout.pool - waited, 0.001)
-        connect = None if pool is None or timeout.connect is None else pool + timeout.connect
-        return aiohttp.ClientTimeout(
-            total=None if total is None else max(total - waited, 0.001),
-            connect=connect,
-            sock_connect=timeout.connect,
-            sock_read=timeout.read,
-        )
+    def _client_timeout(self, timeout: Timeout, waited: float) -> aiohttp.ClientTimeout:
+        """Aiohttp's timeouts for one attempt, after ``waited`` seconds for a per-model slot."""
+        if waited:
+            return _connect_timeouts(timeout, waited)
+        # The common case builds no object; the client's own timeouts skip even hashing.
+        if timeout is self._config.timeout:
+            return self._default_timeout
+        cached = self._client_timeouts.get(timeout)
+        if cached is None:
+            cached = self._client_timeouts[timeout] = _connect_timeouts(timeout)
+        return cached
 
     def _limiter_for(self, model: str | None) -> _Limiter | None:
         if model is None:
@@ -634,7 +662,8 @@ class Transport:
         send_headers = self._headers(body is not None, headers, authorize)
         session = self._session
         loop = self._loop
-        if session is None or loop is None:
+        watchdog = self._watchdog
+        if session is None or loop is None or watchdog is None:
             msg = "the transport is not open"
             raise RuntimeError(msg)
         policy = self._config.retry if retry is None else retry
@@ -645,99 +674,112 @@ class Transport:
             starts = _start_positions(multipart)
         start = loop.time()
         deadline = None if timeout.total is None else start + timeout.total
-        # A stream's deadline covers opening it (every attempt and backoff sleep), not reading
-        # its body: an asyncio scope that ends with this call. A whole-body call leaves it to
-        # aiohttp's own timer instead, given what is left of it at each attempt (reading the
-        # body included): cheaper than a scope per call.
-        if deadline is None or mode == _WHOLE:
-            scope: contextlib.AbstractAsyncContextManager[Any] = _NO_SCOPE
+        # The read clock and the deadline are the watchdog's: aiohttp only gets a connection.
+        watch: CallWatch | None = None
+        if timeout is self._config.timeout:
+            period = self._default_period
         else:
-            scope = asyncio.timeout_at(deadline)
+            period = period_for(timeout.read, timeout.total)
+        if deadline is not None or timeout.read is not None:
+            watch = CallWatch(timeout.read, INF if deadline is None else deadline)
+            watchdog.start(watch, period)
         limiter = self._limiter_for(model)
         attempt = 1
         data: aiohttp.FormData | None = None
         opened: list[IO[bytes]] | None = None
         try:
-            async with scope:
-                while True:
-                    if multipart is not None and starts is not None:
-                        # Sending consumes a multipart body: each attempt builds its own.
-                        data, opened = _form(multipart, starts)
-                    if deadline is None or mode != _WHOLE:
-                        budget = None
-                    elif attempt == 1:
-                        budget = timeout.total
-                    else:
-                        budget = deadline - loop.time()
-                    waited = 0.0
-                    handed_over = False
-                    try:
-                        if limiter is not None:
-                            if limiter.free:
-                                limiter.free -= 1
-                            else:
-                                waited = await self._acquire(limiter, timeout, model or "")
-                        debug = log.isEnabledFor(_DEBUG)
-                        started = loop.time() if debug else 0.0
-                        try:
-                            resp = await session.request(
-                                method,
-                                url,
-                                data=body if data is None else data,
-                                headers=send_headers,
-                                params=params,
-                                timeout=self._client_timeout(timeout, waited, budget, attempt == 1),
-                            )
-                            status = resp.status
-                            if status >= 400:
-                                raw = await resp.read()
-                                resp.release()
-                            elif mode != _WHOLE:
-                                if mode == _EVENT_STREAM and not resp.headers.get(
-                                    hdrs.CONTENT_TYPE, ""
-                                ).startswith("text/event-stream"):
-                                    raise await _not_an_event_stream(resp)
-                                handed_over = True
-                                result: Response | StreamResponse = StreamResponse(
-                                    resp, limiter, method, timeout
-                                )
-                            else:
-                                result = Response(status, resp.headers, await resp.read(), url)
-                        except aiohttp.ClientError as exc:
-                            if debug:
-                                outcome = type(exc).__name__
-                                self._log_attempt(method, url, outcome, started, attempt, policy)
-                            raise map_transport_error(exc, method, url, timeout) from exc
+            while True:
+                if multipart is not None and starts is not None:
+                    # Sending consumes a multipart body: each attempt builds its own.
+                    data, opened = _form(multipart, starts)
+                waited = 0.0
+                handed_over = False
+                try:
+                    if limiter is not None:
+                        if limiter.free:
+                            limiter.free -= 1
                         else:
-                            if debug:
-                                self._log_attempt(method, url, status, started, attempt, policy)
-                            if status >= 400:
-                                raise self._status_error(resp, raw)
-                            return result
-                        finally:
-                            if limiter is not None and not handed_over:
-                                limiter.release()
-                    except (APIStatusError, APIConnectionError) as exc:
-                        error: DeepInfraError = exc
-                    finally:
-                        if opened is not None:
-                            for handle in opened:
-                                handle.close()
-                    await asyncio.sleep(
-                        self._backoff(
-                            method, url, error, policy, attempt, fail_fast, start, deadline
+                            waited = await self._acquire(limiter, timeout, model or "")
+                    debug = log.isEnabledFor(_DEBUG)
+                    started = loop.time() if debug else 0.0
+                    try:
+                        pending = session.request(
+                            method,
+                            url,
+                            data=body if data is None else data,
+                            headers=send_headers,
+                            params=params,
+                            timeout=self._client_timeout(timeout, waited),
                         )
-                    )
-                    attempt += 1
-        except DeepInfraError:
-            raise
-        except TimeoutError as exc:
-            # The deadline: aiohttp's total timer, or the stream's scope. Ours are raised above.
+                        if watch is not None:
+                            watch.pending = pending
+                            watch.expires = loop.time() + watch.limit
+                        resp = await pending
+                        if watch is not None:
+                            watch.pending = None
+                            watch.body = resp.content
+                            watch.seen = 0
+                            watch.expires = loop.time() + watch.limit
+                        status = resp.status
+                        if status >= 400:
+                            raw = await resp.read()
+                            resp.release()
+                        elif mode != _WHOLE:
+                            if mode == _EVENT_STREAM and not resp.headers.get(
+                                hdrs.CONTENT_TYPE, ""
+                            ).startswith("text/event-stream"):
+                                raise await _not_an_event_stream(resp)
+                            handed_over = True
+                            result: Response | StreamResponse = StreamResponse(
+                                resp, limiter, method, timeout, watchdog
+                            )
+                        else:
+                            result = Response(status, resp.headers, await resp.read(), url)
+                    except aiohttp.ClientError as exc:
+                        if debug:
+                            outcome = type(exc).__name__
+                            self._log_attempt(method, url, outcome, started, attempt, policy)
+                        raise map_transport_error(exc, method, url, timeout) from exc
+                    except asyncio.CancelledError:
+                        if watch is None or not watchdog.claim(watch, "read"):
+                            raise
+                        if debug:
+                            self._log_attempt(method, url, "read timeout", started, attempt, policy)
+                        watchdog.start(watch, period)
+                        raise read_timeout_error(method, url, timeout) from None
+                    else:
+                        if debug:
+                            self._log_attempt(method, url, status, started, attempt, policy)
+                        if status >= 400:
+                            raise self._status_error(resp, raw)
+                        return result
+                    finally:
+                        if watch is not None:
+                            watch.pending = watch.body = None
+                            watch.expires = INF
+                        if limiter is not None and not handed_over:
+                            limiter.release()
+                except (APIStatusError, APIConnectionError) as exc:
+                    error: DeepInfraError = exc
+                finally:
+                    if opened is not None:
+                        for handle in opened:
+                            handle.close()
+                await asyncio.sleep(
+                    self._backoff(method, url, error, policy, attempt, fail_fast, start, deadline)
+                )
+                attempt += 1
+        except asyncio.CancelledError:
+            if watch is None or not watchdog.claim(watch, "total"):
+                raise
             msg = (
                 f"{method} {url}: no complete answer within the total timeout "
                 f"({timeout.total} s, {attempt} attempt(s))"
             )
-            raise APITimeoutError(msg, phase="total") from exc
+            raise APITimeoutError(msg, phase="total") from None
+        finally:
+            if watch is not None:
+                watchdog.stop(watch)
 
     def _headers(
         self, has_body: bool, headers: Mapping[str, str] | None, authorize: bool

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, overload
 
 from .._config import Timeout
@@ -24,6 +24,8 @@ from ._base import Resource, check_model, check_stream, merge_options, structure
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from .._transport import StreamResponse
 
 __all__ = ["Chat", "ChatCompletionOptions", "ChatCompletionStream", "ChatCompletions"]
 
@@ -148,8 +150,16 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
 
     __slots__ = ("_first", "_states")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        response: StreamResponse,
+        parse: Callable[[Any], ChatCompletionChunk],
+        *,
+        max_event_bytes: int,
+        on_done: Callable[[Any], None] | None = None,
+    ) -> None:
+        # Named parameters: passing ``**kwargs`` on would build a dict per stream.
+        super().__init__(response, parse, max_event_bytes=max_event_bytes, on_done=on_done)
         # Made when a choice first carries something to merge: a stream held open after
         # DeepInfra's opening chunk (role only, empty content) keeps none.
         self._states: dict[int, _ChoiceState] | None = None
