@@ -56,6 +56,13 @@ class _MemoryStream:
         pass
 
 
+class _Body:
+    """Stands in for aiohttp's ``StreamReader``: what the watchdog reads of a body's progress."""
+
+    def __init__(self, size: int) -> None:
+        self.total_bytes = size
+
+
 class _Answer:
     """Stands in for aiohttp's response to a non-streamed request."""
 
@@ -64,6 +71,7 @@ class _Answer:
     def __init__(self, body: bytes, headers: Any) -> None:
         self._body = body
         self.headers = headers
+        self.content = _Body(len(body))
 
     async def read(self) -> bytes:
         return self._body

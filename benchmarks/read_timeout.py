@@ -2,10 +2,11 @@
 
 The floor enforces no idle-read timeout; deepinfra_async enforces ``Timeout.read`` (120 s by
 default) with one watchdog timer per client. aiohttp's own ``sock_read`` instead schedules a
-timer when the request is sent and re-schedules it on every socket read. This measures W1's operation (one non-streamed chat
-completion against the benchmark's nginx, concurrency 64) for four configurations in ONE
-process, alternating them block by block, so each repetition gives paired ratios that a noisy
-machine moves far less than it moves separate processes:
+timer when the request is sent and re-schedules it on every socket read. This measures W1's
+operation (one non-streamed chat completion against the benchmark's nginx, concurrency 64)
+for four configurations in ONE process, alternating them block by block, so each
+repetition gives paired ratios that a noisy machine moves far less than it moves separate
+processes:
 
 * ``floor``: the raw-aiohttp floor (``benchmarks/clients/floor.py``);
 * ``floor + read timeout``: the same with ``sock_read=120``;

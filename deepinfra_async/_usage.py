@@ -70,11 +70,20 @@ class UsageTracker:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_totals",)
+    __slots__ = ("_stream_done", "_totals")
 
     def __init__(self) -> None:
         # model -> [requests, input tokens, output tokens, cost]; mutable for cheap updates.
         self._totals: dict[str, list[Any]] = {}
+        # model -> the on_done callback its streams share.
+        self._stream_done: dict[str, StreamUsage] = {}
+
+    def stream_done(self, model: str) -> StreamUsage:
+        """The callback a finished stream of ``model`` calls to be counted; one per model."""
+        done = self._stream_done.get(model)
+        if done is None:
+            done = self._stream_done[model] = StreamUsage(self, model)
+        return done
 
     def add(self, model: str, input_tokens: int, output_tokens: int, cost: float) -> None:
         """Count one completed call."""
@@ -160,7 +169,8 @@ class UsageTracker:
 class StreamUsage:
     """Counts a finished stream's usage for one model: a stream's ``on_done`` callback.
 
-    A slotted object rather than a closure: every open stream holds one.
+    A slotted object rather than a closure, shared by the streams of one model
+    (:meth:`UsageTracker.stream_done`).
     """
 
     __slots__ = ("_model", "_tracker")

@@ -138,6 +138,7 @@ class Watchdog:
         """Unregister ``watch`` (whether or not it is registered)."""
         self._watches.discard(watch)
         watch.task = None
+        watch.expires = INF
 
     def claim(self, watch: Watch, phase: str) -> bool:
         """After a ``CancelledError``: whether it is this watch's ``phase`` timing out.

@@ -16,7 +16,7 @@ from .._codec import dumps, loads
 from .._config import ClientConfig, Timeout, join_path, resolve_timeout
 from .._errors import ResponseValidationError
 from .._transport import Response, StreamResponse, Transport
-from .._usage import StreamUsage, UsageTracker
+from .._usage import UsageTracker
 from ..types._converter import converter, fast_converter
 
 __all__ = [
@@ -306,7 +306,7 @@ class Resource:
 
     def _stream_done(self, model: str) -> Callable[[Any], None]:
         """Return the callback a finished stream uses to count its usage."""
-        return StreamUsage(self._usage, model)
+        return self._usage.stream_done(model)
 
     def _openai_url(self, path: str) -> URL:
         return join_path(self._config.openai_base_url, path)

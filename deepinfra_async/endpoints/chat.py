@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, overload
 
@@ -148,7 +149,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_first", "_states")
+    __slots__ = ("_created", "_fingerprint", "_id", "_model", "_service_tier", "_states")
 
     def __init__(
         self,
@@ -163,21 +164,24 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
         # Made when a choice first carries something to merge: a stream held open after
         # DeepInfra's opening chunk (role only, empty content) keeps none.
         self._states: dict[int, _ChoiceState] | None = None
-        # From the first chunk: id, created, model, service_tier, system_fingerprint.
-        # Set by the first chunk, so it also says whether iterating has begun.
-        self._first: tuple[str, int | None, str, str | None, str | None] | None = None
+        # From the first chunk, for the merged completion. ``_id`` is set by the first chunk,
+        # so it also says whether iterating has begun.
+        self._id: str | None = None
+        self._created: int | None = None
+        self._model = ""
+        self._service_tier: str | None = None
+        self._fingerprint: str | None = None
 
     def _observe(self, item: ChatCompletionChunk) -> None:
         if item.usage is not None:
             self.usage = item.usage
-        if self._first is None:
-            self._first = (
-                item.id,
-                item.created,
-                item.model,
-                item.service_tier,
-                item.system_fingerprint,
-            )
+        if self._id is None:
+            self._id = item.id
+            self._created = item.created
+            # Streams of one model share its name instead of each keeping a copy.
+            self._model = sys.intern(item.model)
+            self._service_tier = item.service_tier
+            self._fingerprint = item.system_fingerprint
         if self._overflowed:
             return
         for choice in item.choices:
@@ -248,7 +252,7 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
                 iterating before this call, so they were not all kept.
             StreamError: The stream failed or was cut short.
         """
-        if self._first is None:
+        if self._id is None:
             self._unbounded = True
         async for _ in self:
             pass
@@ -261,7 +265,6 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
         return self._merged()
 
     def _merged(self) -> ChatCompletion:
-        first = self._first
         choices = []
         states = self._states or {}
         for index in sorted(states):
@@ -288,15 +291,14 @@ class ChatCompletionStream(AsyncStream[ChatCompletionChunk]):
                     logprobs=ChoiceLogprobs(content=state.logprobs) if state.logprobs else None,
                 )
             )
-        chunk_id, created, model, service_tier, fingerprint = first or ("", 0, "", None, None)
         return ChatCompletion(
-            id=chunk_id,
+            id=self._id or "",
             choices=choices,
-            created=created if created is not None else 0,
-            model=model,
+            created=self._created or 0,
+            model=self._model,
             usage=self.usage,
-            service_tier=service_tier,
-            system_fingerprint=fingerprint,
+            service_tier=self._service_tier,
+            system_fingerprint=self._fingerprint,
             request_id=self.request_id,
         )
 
