@@ -156,23 +156,33 @@ async def _not_an_event_stream(resp: aiohttp.ClientResponse) -> StreamError:
 
 
 _CONNECTOR_FILE: Final = aiohttp.connector.__file__
+_CLIENT_FILE: Final = aiohttp.client.__file__
 _MAX_AWAIT_DEPTH: Final = 64
 
 
-def _waiting_for_connection(pending: object) -> bool:
-    """Whether an aiohttp request is still in its connector (pool wait, DNS, TCP connect).
+def _unsent(pending: object) -> bool:
+    """Whether an aiohttp request has not been sent whole (waiting for a connection, or writing).
 
-    Walks the chain of awaits from the request's coroutine (``session.request()``'s awaitable
-    keeps it as ``_coro``). Looked at only when a read clock runs out; anything unexpected
-    answers ``False``, and the read clock then counts from the start of the attempt.
+    It may wait in the connector (pool, DNS, TCP connect), or still be writing its body. This
+    walks the chain of awaits from the request's coroutine (``session.request()``'s awaitable
+    keeps it as ``_coro``); in the session's own frames, the request (``req``) keeps the task
+    writing its body as ``_writer`` until it is done. Looked at only when a read clock runs
+    out; anything unexpected answers ``False``, and the read clock then counts from the start
+    of the attempt, as if the request had gone out at once.
     """
     node = getattr(pending, "_coro", None)
     for _ in range(_MAX_AWAIT_DEPTH):
         if node is None:
             return False
         code = getattr(node, "cr_code", None) or getattr(node, "gi_code", None)
-        if code is not None and code.co_filename == _CONNECTOR_FILE:
-            return True
+        if code is not None:
+            if code.co_filename == _CONNECTOR_FILE:
+                return True
+            frame = getattr(node, "cr_frame", None)
+            if code.co_filename == _CLIENT_FILE and frame is not None:
+                request = frame.f_locals.get("req")
+                if getattr(request, "_writer", None) is not None:
+                    return True
         node = getattr(node, "cr_await", None) or getattr(node, "gi_yieldfrom", None)
     return False
 
@@ -488,7 +498,7 @@ class Transport:
             raise_for_status=False,
         )
         self._loop = loop
-        self._watchdog = Watchdog(loop, _waiting_for_connection)
+        self._watchdog = Watchdog(loop, _unsent)
         self.state = ClientState.OPENED
 
     def check_loop(self) -> None:
@@ -713,6 +723,7 @@ class Transport:
                         )
                         if watch is not None:
                             watch.pending = pending
+                            watch.unsent = False
                             watch.expires = loop.time() + watch.limit
                         resp = await pending
                         if watch is not None:

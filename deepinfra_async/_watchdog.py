@@ -14,10 +14,11 @@ Clocks:
 
 * ``deadline``: the call's ``Timeout.total``, fixed when the call starts.
 * ``expires``: the read clock, ``Timeout.read`` after the last sign of progress: the request
-  having gone out (more exactly, the call no longer waiting for a pooled connection), response
-  headers, body bytes read whole (``body``, checked each period) or a stream chunk. It does not
-  run while nothing is being read (between the chunks a stream's consumer asks for, during a
-  backoff sleep, while waiting for a per-model slot).
+  sent whole, response headers, body bytes read whole (``body``, checked each period) or a
+  stream chunk. It does not run while nothing is being read: while the request waits for a
+  connection or is still being written (the clock is started with the call, and restarted once
+  the watchdog sees it sent), between the chunks a stream's consumer asks for, during a backoff
+  sleep, while waiting for a per-model slot.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Watch:
     body: Progress | None = None
     pending: object = None
     seen: int = 0
+    unsent = False
 
     def __init__(self, limit: float | None) -> None:
         self.task: asyncio.Task[Any] | None = None
@@ -72,11 +74,12 @@ class CallWatch(Watch):
     Attributes:
         body: The body being read whole, whose progress restarts the read clock.
         pending: The request in progress before its response headers arrive; handed to the
-            watchdog's ``waiting_for_connection`` when the read clock has run out, to tell a
-            call still waiting for a connection from one waiting for an answer.
+            watchdog's ``unsent`` when the read clock has run out, to tell a call still
+            waiting for a connection or writing its body from one waiting for an answer.
+        unsent: The watchdog last saw ``pending`` not yet sent.
     """
 
-    __slots__ = ("body", "deadline", "pending", "seen")
+    __slots__ = ("body", "deadline", "pending", "seen", "unsent")
 
     def __init__(self, limit: float | None, deadline: float) -> None:
         super().__init__(limit)
@@ -84,6 +87,7 @@ class CallWatch(Watch):
         self.body = None
         self.pending = None
         self.seen = 0
+        self.unsent = False
 
 
 @final
@@ -92,20 +96,20 @@ class Watchdog:
 
     Args:
         loop: The client's event loop.
-        waiting_for_connection: Whether a call's ``pending`` request is still waiting for a
-            connection (the wait for a pooled connection is bounded by the pool and connect
-            timeouts, not by ``read``: nothing has been sent yet).
+        unsent: Whether a call's ``pending`` request has not been sent whole yet: it waits for
+            a connection (bounded by the pool and connect timeouts, not by ``read``) or is
+            still writing its body (an upload may take longer than ``read``).
     """
 
-    __slots__ = ("_handle", "_loop", "_period", "_waiting_for_connection", "_watches")
+    __slots__ = ("_handle", "_loop", "_period", "_unsent", "_watches")
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        waiting_for_connection: Callable[[object], bool],
+        unsent: Callable[[object], bool],
     ) -> None:
         self._loop = loop
-        self._waiting_for_connection = waiting_for_connection
+        self._unsent = unsent
         self._watches: set[Watch] = set()
         self._handle: asyncio.TimerHandle | None = None
         self._period = INF
@@ -178,9 +182,18 @@ class Watchdog:
                     continue
                 if now < watch.expires:
                     continue
-                if body is None and self._waiting_for_connection(watch.pending):
-                    watch.expires = now + watch.limit
-                    continue
+                if body is None and watch.pending is not None:
+                    call = cast("CallWatch", watch)
+                    if self._unsent(watch.pending):
+                        # Not sent yet: look again next period.
+                        call.unsent = True
+                        watch.expires = now + self._period
+                        continue
+                    if call.unsent:
+                        # Sent since the last look: the wait for an answer starts now.
+                        call.unsent = False
+                        watch.expires = now + watch.limit
+                        continue
                 watch.fired = "read"
             expired.append(watch)
         for watch in expired:
