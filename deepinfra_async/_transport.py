@@ -155,6 +155,8 @@ async def _not_an_event_stream(resp: aiohttp.ClientResponse) -> StreamError:
     return StreamError(msg, body=text, request_id=resp.headers.get("x-request-id") or None)
 
 
+# aiohttp warns (ResourceWarning) about a bytes body larger than this.
+_LARGE_BODY: Final = 1 << 20
 _CONNECTOR_FILE: Final = aiohttp.connector.__file__
 _CLIENT_FILE: Final = aiohttp.client.__file__
 _MAX_AWAIT_DEPTH: Final = 64
@@ -185,6 +187,18 @@ def _unsent(pending: object) -> bool:
                     return True
         node = getattr(node, "cr_await", None) or getattr(node, "gi_yieldfrom", None)
     return False
+
+
+def _large_body(body: bytes) -> aiohttp.BytesPayload:
+    """A body over 1 MiB as aiohttp's payload, without its advice to send it from a file.
+
+    A large JSON body (say, an image as a data URL) is already in memory: the transport hands
+    the socket what it takes and buffers the rest, so sending it does not hold the event loop
+    up, and the caller has nothing to change. The payload is reused by every attempt.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        return aiohttp.BytesPayload(body)
 
 
 def _connect_timeouts(timeout: Timeout, waited: float = 0.0) -> aiohttp.ClientTimeout:
@@ -695,6 +709,9 @@ class Transport:
             watchdog.start(watch, period)
         limiter = self._limiter_for(model)
         attempt = 1
+        payload: bytes | aiohttp.BytesPayload | None = body
+        if body is not None and len(body) > _LARGE_BODY:
+            payload = _large_body(body)
         data: aiohttp.FormData | None = None
         opened: list[IO[bytes]] | None = None
         try:
@@ -716,7 +733,7 @@ class Transport:
                         pending = session.request(
                             method,
                             url,
-                            data=body if data is None else data,
+                            data=payload if data is None else data,
                             headers=send_headers,
                             params=params,
                             timeout=self._client_timeout(timeout, waited),

@@ -8,6 +8,7 @@ import socket
 import time
 
 import pytest
+from aiohttp import web
 
 from deepinfra_async import (
     APIConnectionError,
@@ -28,7 +29,7 @@ from deepinfra_async import (
 )
 from deepinfra_async.testing import Emulator
 
-from .conftest import CHAT_MODEL, FAST_RETRY, OTHER_CHAT_MODEL, chat_body
+from .conftest import CHAT_MODEL, FAST_RETRY, OTHER_CHAT_MODEL, chat_body, serve
 
 CHAT = "/v1/openai/chat/completions"
 MODELS = "/v1/openai/models"
@@ -458,3 +459,23 @@ async def test_caller_headers_replace_ours_whatever_their_case(emu: Emulator) ->
     assert chat.headers["content-type"] == "application/json; charset=utf-8"
     assert chat.headers["accept"] == "*/*"
     assert chat.headers["authorization"] == f"Bearer {emu.api_key}"
+
+
+async def test_a_body_over_1_mib_is_sent_whole_on_every_attempt_without_warnings() -> None:
+    """A 3 MiB JSON body (an image as a data URL, say): no ResourceWarning, resent on retry."""
+    sizes: list[int] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        sizes.append(len(await request.read()))
+        if len(sizes) == 1:
+            return web.json_response({"detail": "busy"}, status=503)
+        return web.json_response({"ok": True})
+
+    app = web.Application(client_max_size=8 << 20)
+    app.router.add_post(CHAT, handle)
+    body = {"model": CHAT_MODEL, "input": "data:image/png;base64," + "A" * (3 << 20)}
+    async with serve(app) as url, DeepInfra("k", base_url=url, retry=FAST_RETRY) as client:
+        response = await client.request("POST", CHAT, json=body)
+    assert response.json() == {"ok": True}
+    assert len(sizes) == 2
+    assert sizes[0] == sizes[1] > 3 << 20
