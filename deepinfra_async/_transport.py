@@ -390,24 +390,22 @@ class StreamResponse(Watch):
             APITimeoutError: Nothing arrived within the read timeout.
         """
         limit = self.limit
-        if limit == INF:
-            try:
-                data = await self._resp.content.readany()
-            except aiohttp.ClientError as exc:
-                raise map_transport_error(exc, self.method, self.url, self._timeout) from exc
-        else:
-            watchdog = self._watchdog
+        watched = limit != INF
+        watchdog = self._watchdog
+        if watched:
             watchdog.start(self, period_for(limit, None))
             self.expires = watchdog.now() + limit
-            try:
-                data = await self._resp.content.readany()
-            except aiohttp.ClientError as exc:
-                raise map_transport_error(exc, self.method, self.url, self._timeout) from exc
-            except asyncio.CancelledError:
-                if watchdog.claim(self, "read"):
-                    raise read_timeout_error(self.method, self.url, self._timeout) from None
-                raise
-            finally:
+        try:
+            data = await self._resp.content.readany()
+        except aiohttp.ClientError as exc:
+            raise map_transport_error(exc, self.method, self.url, self._timeout) from exc
+        except asyncio.CancelledError:
+            # Not ours unless the watchdog fired (claim is False for a watch never started).
+            if watchdog.claim(self, "read"):
+                raise read_timeout_error(self.method, self.url, self._timeout) from None
+            raise
+        finally:
+            if watched:
                 watchdog.stop(self)
         if not data:
             self._eof = True
@@ -700,11 +698,11 @@ class Transport:
         deadline = None if timeout.total is None else start + timeout.total
         # The read clock and the deadline are the watchdog's: aiohttp only gets a connection.
         watch: CallWatch | None = None
-        if timeout is self._config.timeout:
-            period = self._default_period
-        else:
-            period = period_for(timeout.read, timeout.total)
         if deadline is not None or timeout.read is not None:
+            if timeout is self._config.timeout:
+                period = self._default_period
+            else:
+                period = period_for(timeout.read, timeout.total)
             watch = CallWatch(timeout.read, INF if deadline is None else deadline)
             watchdog.start(watch, period)
         limiter = self._limiter_for(model)
