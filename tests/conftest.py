@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -35,6 +36,18 @@ async def client(emu: Emulator) -> AsyncIterator[DeepInfra]:
 def chat_body(model: str = CHAT_MODEL, **extra: object) -> dict[str, object]:
     """A minimal valid chat completion body."""
     return {"model": model, "messages": [{"role": "user", "content": "Hello"}], **extra}
+
+
+def chunk_event(content: str, finish: str | None = None) -> bytes:
+    """One server-sent event carrying a chat chunk with ``content``, as DeepInfra sends it."""
+    chunk = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": CHAT_MODEL,
+        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(chunk)}\n\n".encode()
 
 
 @contextlib.asynccontextmanager

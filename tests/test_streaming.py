@@ -23,7 +23,7 @@ from deepinfra_async import (
 from deepinfra_async.testing import Emulator
 from deepinfra_async.types import ChatCompletionChunk, Completion
 
-from .conftest import CHAT_MODEL, FAST_RETRY, serve
+from .conftest import CHAT_MODEL, FAST_RETRY, chunk_event, serve
 
 HELLO = [{"role": "user", "content": "Tell me a story"}]
 CHAT = "/v1/openai/chat/completions"
@@ -383,23 +383,13 @@ async def test_total_deadline_does_not_cut_off_reading_a_stream() -> None:
     """Reading an opened stream is bounded by Timeout.read only, however long it goes on."""
     from aiohttp import web
 
-    def event(content: str, finish: str | None = None) -> bytes:
-        chunk = {
-            "id": "c1",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": CHAT_MODEL,
-            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
-        }
-        return f"data: {json.dumps(chunk)}\n\n".encode()
-
     async def handle(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         for index in range(6):
-            await response.write(event(str(index)))
+            await response.write(chunk_event(str(index)))
             await asyncio.sleep(0.15)
-        await response.write(event("", "stop") + b"data: [DONE]\n\n")
+        await response.write(chunk_event("", "stop") + b"data: [DONE]\n\n")
         await response.write_eof()
         return response
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from deepinfra_async import APITimeoutError, DeepInfra, Limits, Timeout
 from deepinfra_async._watchdog import CallWatch, Watch, Watchdog, period_for
 
-from .conftest import CHAT_MODEL, FAST_RETRY, serve
+from .conftest import CHAT_MODEL, FAST_RETRY, chunk_event, serve
 
 PATH = "/v1/openai/chat/completions"
 BODY = json.dumps({"ok": True, "pad": "x" * 600}).encode()
@@ -102,22 +102,29 @@ async def test_nothing_fires_before_the_clock_runs_out_or_after_stop() -> None:
     dog.close()
 
 
-async def test_a_whole_body_that_keeps_coming_is_not_cut_off_by_read() -> None:
-    """Each piece of a slow body restarts the read clock: 1 s of body, read timeout 0.3 s."""
+def _slow_body(pieces: int, pause: float) -> web.Application:
+    """An app answering ``BODY`` in ``pieces`` writes, ``pause`` seconds apart."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         response.content_length = len(BODY)
         await response.prepare(request)
-        step = len(BODY) // 8
+        step = -(-len(BODY) // pieces)
         for start in range(0, len(BODY), step):
+            if start:
+                await asyncio.sleep(pause)
             await response.write(BODY[start : start + step])
-            await asyncio.sleep(0.12)
         await response.write_eof()
         return response
 
     app = web.Application()
     app.router.add_post(PATH, handle)
+    return app
+
+
+async def test_a_whole_body_that_keeps_coming_is_not_cut_off_by_read() -> None:
+    """Each piece of a slow body restarts the read clock: 1 s of body, read timeout 0.3 s."""
+    app = _slow_body(9, 0.12)
     timeout = Timeout(read=0.3)
     async with serve(app) as url, DeepInfra("k", base_url=url, timeout=timeout) as client:
         started = time.monotonic()
@@ -152,21 +159,7 @@ async def test_a_whole_body_that_stops_hits_the_read_timeout() -> None:
 
 async def test_waiting_for_a_pooled_connection_does_not_count_against_read() -> None:
     """With one connection, the second call waits 0.45 s for it; its read timeout is 0.3 s."""
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "application/json"})
-        response.content_length = len(BODY)
-        await response.prepare(request)
-        step = len(BODY) // 4
-        for start in range(0, len(BODY), step):
-            if start:
-                await asyncio.sleep(0.15)
-            await response.write(BODY[start : start + step])
-        await response.write_eof()
-        return response
-
-    app = web.Application()
-    app.router.add_post(PATH, handle)
+    app = _slow_body(4, 0.15)
     limits = Limits(max_connections=1, per_model_concurrency=None)
     timeout = Timeout(read=0.3)
     async with (
@@ -213,22 +206,12 @@ async def test_writing_a_long_upload_does_not_count_against_read() -> None:
 async def test_a_stream_read_clock_runs_only_while_the_consumer_reads() -> None:
     """A consumer that stops pulling for longer than read is not timed out for it."""
 
-    def event(content: str, finish: str | None = None) -> bytes:
-        chunk = {
-            "id": "c1",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": CHAT_MODEL,
-            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
-        }
-        return f"data: {json.dumps(chunk)}\n\n".encode()
-
     async def handle(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        await response.write(event("a"))
+        await response.write(chunk_event("a"))
         await asyncio.sleep(0.6)
-        await response.write(event("b") + event("", "stop") + b"data: [DONE]\n\n")
+        await response.write(chunk_event("b") + chunk_event("", "stop") + b"data: [DONE]\n\n")
         await response.write_eof()
         return response
 
