@@ -9,6 +9,11 @@ process, through the same adapters (``benchmarks/clients``) W3 runs. Two phases:
 * in flight: N requests sent to a silent asyncio server in the child (it reads each request
   and never answers); the snapshot is taken once all N requests have arrived. Allocations
   made by that server are left out.
+* resident: W3 itself (1,000 streams opened at once and held), without tracemalloc, repeated
+  in fresh processes with the clients alternating. Each run reads how the growth of the
+  resident set splits between the C heap and anonymous mappings (``/proc/self/smaps``),
+  what glibc's allocator has in use (``mallinfo2``) and what Python's object allocator holds
+  in live objects and in free blocks of the pools it has in use (``sys._debugmallocstats``).
 
 Each allocation is charged to the file of its innermost Python frame (code generated at run
 time, such as a dataclass's ``__init__``, to its caller) and grouped by owner (aiohttp, the
@@ -25,6 +30,7 @@ import asyncio
 import gc
 import inspect
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -37,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final, TypedDict
 
 from benchmarks.clients._harness import options as adapter_options
-from benchmarks.clients._harness import raise_file_limit
+from benchmarks.clients._harness import raise_file_limit, rss_bytes
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCH_DIR: Final = ROOT / "benchmarks"
@@ -49,6 +55,10 @@ STDLIB: Final = Path(sysconfig.get_paths()["stdlib"]).resolve()
 
 CLIENTS: Final = ("floor", "deepinfra_async")
 PHASES: Final = ("held", "in-flight")
+RESIDENT: Final = "resident"
+RESIDENT_STREAMS: Final = 1_000  # W3's count
+RESIDENT_REPS: Final = 5
+SAMPLE_SECONDS: Final = 0.1  # W3's RSS sampling period while it holds the streams
 ADAPTER_FILES: Final = {
     "floor": BENCH_DIR / "clients" / "floor.py",
     "deepinfra_async": BENCH_DIR / "clients" / "deepinfra.py",
@@ -91,6 +101,24 @@ class Measurement(TypedDict):
     adapter_bytes: int
     peak_bytes: int | None
     stream_data: dict[str, int] | None
+
+
+class Resident(TypedDict):
+    """One child's W3 run: growth per figure over the run (totals, not per stream).
+
+    ``rss`` is W3's own figure (the peak over the hold minus the resident set before
+    opening); the others are read once, at the end of the hold, and are ``None`` where the
+    platform does not give them (``mallinfo2`` is glibc's).
+    """
+
+    client: str
+    streams: int
+    rss: int
+    heap: int | None
+    anonymous: int | None
+    malloc_in_use: int | None
+    py_allocated: int | None
+    py_free: int | None
 
 
 # -- Attribution ---------------------------------------------------------------------------
@@ -395,9 +423,134 @@ async def in_flight(client: str, base_url: str, streams: int) -> Measurement:
         await silent.close()
 
 
+def _smaps_rss() -> dict[str, int] | None:
+    """Resident bytes of the C heap (``[heap]``) and of anonymous mappings, or ``None``."""
+    try:
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+    except OSError:
+        return None
+    out = {"heap": 0, "anonymous": 0}
+    kind: str | None = None
+    for line in lines:
+        fields = line.split()
+        if not fields:
+            continue
+        if "-" in fields[0] and not fields[0].endswith(":"):  # a mapping's header line
+            name = fields[5] if len(fields) > 5 else ""
+            kind = "heap" if name == "[heap]" else "anonymous" if not name else None
+        elif fields[0] == "Rss:" and kind is not None:
+            out[kind] += int(fields[1]) * 1024
+    return out
+
+
+def _malloc_in_use() -> int | None:
+    """Bytes glibc's allocator has handed out and not had back (``mallinfo2``), or ``None``."""
+    import ctypes
+    import ctypes.util
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                         "fsmblks", "uordblks", "fordblks", "keepcost")
+        ]  # fmt: skip
+
+    path = ctypes.util.find_library("c")
+    try:
+        mallinfo2 = ctypes.CDLL(path).mallinfo2
+    except (OSError, AttributeError, TypeError):
+        return None
+    mallinfo2.restype = MallInfo2
+    info = mallinfo2()
+    in_use: int = info.uordblks + info.hblkhd
+    return in_use
+
+
+def _pymalloc() -> tuple[int, int] | None:
+    """Bytes in pymalloc's allocated blocks and in its free blocks of used pools, or ``None``.
+
+    ``sys._debugmallocstats`` writes to the C-level stderr, so file descriptor 2 is pointed
+    at a temporary file while it runs.
+    """
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+") as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(capture.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        text = capture.read()
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        for key in ("allocated blocks", "available blocks"):
+            if line.startswith(f"# bytes in {key}"):
+                values[key] = int(line.partition("=")[2].replace(",", "").strip())
+    if len(values) != 2:
+        return None
+    return values["allocated blocks"], values["available blocks"]
+
+
+def _allocators() -> dict[str, int | None]:
+    smaps = _smaps_rss()
+    py = _pymalloc()
+    return {
+        "heap": None if smaps is None else smaps["heap"],
+        "anonymous": None if smaps is None else smaps["anonymous"],
+        "malloc_in_use": _malloc_in_use(),
+        "py_allocated": None if py is None else py[0],
+        "py_free": None if py is None else py[1],
+    }
+
+
+def _growth(after: int | None, before: int | None) -> int | None:
+    return None if after is None or before is None else after - before
+
+
+async def resident(client: str, base_url: str, streams: int) -> Resident:
+    """Run W3 as the benchmark does and split the resident set's growth by allocator."""
+    adapter = await _warm(client, base_url)
+    opened: list[Any] = []
+    try:
+        await _settle()
+        before = _allocators()
+        base = rss_bytes()
+
+        async def open_one() -> None:
+            opened.append(await adapter.open_stream())
+
+        await asyncio.gather(*(open_one() for _ in range(streams)))
+        peak = rss_bytes()
+        deadline = time.monotonic() + HOLD_SECONDS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(SAMPLE_SECONDS)
+            peak = max(peak, rss_bytes())
+        after = _allocators()
+        return Resident(
+            client=client,
+            streams=streams,
+            rss=peak - base,
+            heap=_growth(after["heap"], before["heap"]),
+            anonymous=_growth(after["anonymous"], before["anonymous"]),
+            malloc_in_use=_growth(after["malloc_in_use"], before["malloc_in_use"]),
+            py_allocated=_growth(after["py_allocated"], before["py_allocated"]),
+            py_free=_growth(after["py_free"], before["py_free"]),
+        )
+    finally:
+        await asyncio.gather(*(h.close() for h in opened))
+        await adapter.close()
+
+
 def child(client: str, phase: str, base_url: str, streams: int) -> None:
     """Measure one client in one phase and print the result as one JSON line."""
     raise_file_limit()
+    if phase == RESIDENT:
+        print(json.dumps(asyncio.run(resident(client, base_url, streams))), flush=True)
+        return
     measure = held if phase == "held" else in_flight
     result = asyncio.run(measure(client, base_url, streams))
     print(json.dumps(result), flush=True)
@@ -406,7 +559,7 @@ def child(client: str, phase: str, base_url: str, streams: int) -> None:
 # -- The parent: the server, the children, the report --------------------------------------
 
 
-def _run_child(client: str, phase: str, base_url: str, streams: int) -> Measurement:
+def _child_json(client: str, phase: str, base_url: str, streams: int) -> Any:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.stream_memory", "--child", client,
          "--phase", phase, "--base-url", base_url, "--streams", str(streams)],
@@ -417,27 +570,56 @@ def _run_child(client: str, phase: str, base_url: str, streams: int) -> Measurem
     if done.returncode != 0:
         msg = f"the {client} child ({phase}) exited with status {done.returncode}"
         raise RuntimeError(msg)
-    result: Measurement = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _run_child(client: str, phase: str, base_url: str, streams: int) -> Measurement:
+    result: Measurement = _child_json(client, phase, base_url, streams)
     return result
 
 
-def run(streams: int, server_kind: str) -> tuple[dict[tuple[str, str], Measurement], str]:
+def _run_resident(client: str, base_url: str, streams: int) -> Resident:
+    result: Resident = _child_json(client, RESIDENT, base_url, streams)
+    return result
+
+
+class Results(TypedDict):
+    """Everything one run of the tool measured."""
+
+    traced: dict[tuple[str, str], Measurement]
+    resident: dict[str, list[Resident]]
+
+
+def run(
+    streams: int, server_kind: str, resident_streams: int, resident_reps: int
+) -> tuple[Results, str]:
     """Start the benchmark server, measure every client in every phase; name the server."""
     from benchmarks import canned, server
 
     canned.build(WWW, big_stream_bytes=1 << 20)
     srv = server.start_server(server_kind, WWW, WORK, None)
-    results: dict[tuple[str, str], Measurement] = {}
+    traced: dict[tuple[str, str], Measurement] = {}
+    runs: dict[str, list[Resident]] = {client: [] for client in CLIENTS}
     try:
         for phase in PHASES:
             for client in CLIENTS:
                 result = _run_child(client, phase, srv.url("w3"), streams)
-                results[phase, client] = result
+                traced[phase, client] = result
                 total = sum(v[0] for v in result["owners"].values()) / streams
                 print(f"{phase} {client}: {total:,.0f} B/stream", file=sys.stderr, flush=True)
+        for rep in range(resident_reps):
+            for client in CLIENTS:  # alternating, as the benchmark runs its clients
+                one = _run_resident(client, srv.url("w3"), resident_streams)
+                runs[client].append(one)
+                print(
+                    f"{RESIDENT} {rep} {client}: {one['rss'] / resident_streams / 1024:.1f} "
+                    "KiB/stream",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         srv.stop()
-    return results, srv.version or srv.name
+    return Results(traced=traced, resident=runs), srv.version or srv.name
 
 
 def _per(value: float, streams: int) -> float:
@@ -521,6 +703,97 @@ def _data_owners(data: dict[str, int], streams: int) -> str:
     return _join([f"{name} ({_bytes(size / streams)} B)" for size, name in named]) or "no"
 
 
+RESIDENT_FIGURES: Final = (
+    ("rss", "resident set (W3's figure: peak over the hold)"),
+    ("heap", "C heap resident (`[heap]` in smaps)"),
+    ("anonymous", "anonymous mappings resident (pymalloc's arenas, large blocks)"),
+    ("malloc_in_use", "glibc allocator in use (`mallinfo2`)"),
+    ("py_allocated", "pymalloc: live objects (allocated blocks)"),
+    ("py_free", "pymalloc: free blocks in pools in use"),
+)
+
+
+def _per_stream(runs: list[Resident], key: str) -> list[float]:
+    values: list[float] = []
+    for one in runs:
+        value = one[key]  # type: ignore[literal-required]
+        if value is not None:
+            values.append(value / one["streams"])
+    return values
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def resident_table(runs: dict[str, list[Resident]]) -> str:
+    """Per figure: each client's median [range] per stream, and the medians' difference."""
+    rows = [
+        "| figure (growth per stream) | floor B | deepinfra_async B | difference of medians |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, label in RESIDENT_FIGURES:
+        floor, lib = _per_stream(runs["floor"], key), _per_stream(runs["deepinfra_async"], key)
+        if not floor or not lib:
+            rows.append(f"| {label} | n/a | n/a | n/a |")
+            continue
+        cells = [
+            f"{_bytes(_median(v))} [{_bytes(min(v))} to {_bytes(max(v))}]" for v in (floor, lib)
+        ]
+        rows.append(
+            f"| {label} | {cells[0]} | {cells[1]} | {_signed(_median(lib) - _median(floor))} |"
+        )
+    return "\n".join(rows)
+
+
+def _more_or_less(value: float) -> str:
+    return f"{_bytes(abs(value))} B {'more' if value > 0 else 'less'}"
+
+
+def explain_resident(runs: dict[str, list[Resident]], kept: tuple[float, float] | None) -> str:
+    """What the resident-set runs show, from their values.
+
+    ``kept`` is the bytes received from the server that a held stream keeps, per stream, for
+    the floor and deepinfra_async, from the traced phase.
+    """
+
+    def diff(key: str) -> float | None:
+        floor, lib = _per_stream(runs["floor"], key), _per_stream(runs["deepinfra_async"], key)
+        return _median(lib) - _median(floor) if floor and lib else None
+
+    rss_f = _per_stream(runs["floor"], "rss")
+    rss_l = _per_stream(runs["deepinfra_async"], "rss")
+    sentences = [
+        f"Over {len(rss_f)} runs per client, W3's figure is {_bytes(_median(rss_f))} B per "
+        f"stream for the floor and {_bytes(_median(rss_l))} B for deepinfra_async (medians; "
+        f"{_median(rss_l) / _median(rss_f):.3f}x). Between runs of the same client it spreads "
+        f"over {_bytes(max(rss_f) - min(rss_f))} B (floor) and "
+        f"{_bytes(max(rss_l) - min(rss_l))} B (deepinfra_async) per stream."
+    ]
+    live, free, malloc = diff("py_allocated"), diff("py_free"), diff("malloc_in_use")
+    if live is not None and free is not None:
+        sentences.append(
+            f"deepinfra_async's live Python objects take {_more_or_less(live)} per stream than "
+            "the floor's, while the free blocks left in the pools Python's allocator has in "
+            "use (memory freed after it was allocated, which stays resident until a whole "
+            f"pool is empty) come to {_more_or_less(free)}."
+        )
+    if malloc is not None:
+        sentence = f"glibc's allocator has {_more_or_less(malloc)} in use per stream"
+        if kept is not None:
+            sentence += (
+                "; the bytes received from the server that a held stream keeps differ by "
+                f"{_signed(kept[1] - kept[0])} B (traced above: the floor keeps a copy of "
+                "the rest of its first read, deepinfra_async the read itself)"
+            )
+        sentences.append(sentence + ".")
+    return " ".join(sentences)
+
+
 def explain(results: dict[tuple[str, str], Measurement]) -> str:
     """A few sentences, built from the measured values, on what the tables show."""
     held_f, held_l = results["held", "floor"], results["held", "deepinfra_async"]
@@ -582,12 +855,12 @@ def explain(results: dict[tuple[str, str], Measurement]) -> str:
     return " ".join(sentences)
 
 
-def render(
-    results: dict[tuple[str, str], Measurement], streams: int, server_name: str, command: str
-) -> str:
+def render(everything: Results, streams: int, server_name: str, command: str) -> str:
     """The whole Markdown report."""
     import aiohttp
 
+    results = everything["traced"]
+    runs = everything["resident"]
     held_f, held_l = results["held", "floor"], results["held", "deepinfra_async"]
     fly_f, fly_l = results["in-flight", "floor"], results["in-flight", "deepinfra_async"]
     parts = [
@@ -669,6 +942,26 @@ def render(
         explain(results),
         "",
     ]
+    if runs["floor"] and runs["deepinfra_async"]:
+        count = runs["floor"][0]["streams"]
+        data_f, data_l = held_f["stream_data"], held_l["stream_data"]
+        kept = None
+        if data_f is not None and data_l is not None:
+            kept = (sum(data_f.values()) / streams, sum(data_l.values()) / streams)
+        parts += [
+            "## Resident memory, by allocator",
+            "",
+            f"W3 itself, without tracemalloc: {count:,} streams opened at once and held for "
+            f"{HOLD_SECONDS:.0f} s, the resident set sampled every {SAMPLE_SECONDS} s as W3 "
+            f"samples it, in {len(runs['floor'])} fresh processes per client with the "
+            "clients alternating. The other figures are read at the end of the hold. Cells "
+            "are the median growth per stream, with the range over the runs in brackets.",
+            "",
+            resident_table(runs),
+            "",
+            explain_resident(runs, kept),
+            "",
+        ]
     return "\n".join(parts)
 
 
@@ -678,23 +971,42 @@ def main() -> int:
     parser.add_argument(
         "--server", choices=("auto", "nginx", "python"), default="auto", help="W3's server"
     )
+    parser.add_argument(
+        "--resident-streams",
+        type=int,
+        default=RESIDENT_STREAMS,
+        help="streams per resident-set run (W3's count by default)",
+    )
+    parser.add_argument(
+        "--resident-reps", type=int, default=RESIDENT_REPS, help="resident-set runs per client"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT, help="the Markdown report")
     parser.add_argument("--child", choices=CLIENTS, help=argparse.SUPPRESS)
-    parser.add_argument("--phase", choices=PHASES, default="held", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--phase", choices=(*PHASES, RESIDENT), default="held", help=argparse.SUPPRESS
+    )
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.phase, args.base_url, args.streams)
         return 0
-    results, server_name = run(args.streams, args.server)
+    results, server_name = run(args.streams, args.server, args.resident_streams, args.resident_reps)
     command = "python -m benchmarks.stream_memory"
     if args.streams != 300:
         command += f" --streams {args.streams}"
+    if args.resident_streams != RESIDENT_STREAMS:
+        command += f" --resident-streams {args.resident_streams}"
+    if args.resident_reps != RESIDENT_REPS:
+        command += f" --resident-reps {args.resident_reps}"
     report = render(results, args.streams, server_name, command)
     args.output.write_text(report)
+    traced = results["traced"]
     for phase in PHASES:
         print(f"{phase}:")
-        print(owner_table(results[phase, "floor"], results[phase, "deepinfra_async"]))
+        print(owner_table(traced[phase, "floor"], traced[phase, "deepinfra_async"]))
+    if results["resident"]["floor"]:
+        print(f"{RESIDENT}:")
+        print(resident_table(results["resident"]))
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
