@@ -40,10 +40,11 @@ import types
 from asyncio import selector_events
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from statistics import median
 from typing import Any, Final, TypedDict
 
+from benchmarks.clients._harness import HOLD_SAMPLE_SECONDS, hold_open, raise_file_limit
 from benchmarks.clients._harness import options as adapter_options
-from benchmarks.clients._harness import raise_file_limit, rss_bytes
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCH_DIR: Final = ROOT / "benchmarks"
@@ -58,7 +59,6 @@ PHASES: Final = ("held", "in-flight")
 RESIDENT: Final = "resident"
 RESIDENT_STREAMS: Final = 1_000  # W3's count
 RESIDENT_REPS: Final = 5
-SAMPLE_SECONDS: Final = 0.1  # W3's RSS sampling period while it holds the streams
 ADAPTER_FILES: Final = {
     "floor": BENCH_DIR / "clients" / "floor.py",
     "deepinfra_async": BENCH_DIR / "clients" / "deepinfra.py",
@@ -513,36 +513,28 @@ def _growth(after: int | None, before: int | None) -> int | None:
 
 async def resident(client: str, base_url: str, streams: int) -> Resident:
     """Run W3 as the benchmark does and split the resident set's growth by allocator."""
-    adapter = await _warm(client, base_url)
-    opened: list[Any] = []
+    adapter = _adapter(client)
+    await adapter.start({"base_url": base_url, "kind": "hold"})
+    figures: dict[str, dict[str, int | None]] = {}
+
+    def mark(moment: str) -> None:
+        figures[moment] = _allocators()
+
     try:
-        await _settle()
-        before = _allocators()
-        base = rss_bytes()
-
-        async def open_one() -> None:
-            opened.append(await adapter.open_stream())
-
-        await asyncio.gather(*(open_one() for _ in range(streams)))
-        peak = rss_bytes()
-        deadline = time.monotonic() + HOLD_SECONDS
-        while time.monotonic() < deadline:
-            await asyncio.sleep(SAMPLE_SECONDS)
-            peak = max(peak, rss_bytes())
-        after = _allocators()
-        return Resident(
-            client=client,
-            streams=streams,
-            rss=peak - base,
-            heap=_growth(after["heap"], before["heap"]),
-            anonymous=_growth(after["anonymous"], before["anonymous"]),
-            malloc_in_use=_growth(after["malloc_in_use"], before["malloc_in_use"]),
-            py_allocated=_growth(after["py_allocated"], before["py_allocated"]),
-            py_free=_growth(after["py_free"], before["py_free"]),
-        )
+        base, peak, _ = await hold_open(adapter, streams, HOLD_SECONDS, mark)
     finally:
-        await asyncio.gather(*(h.close() for h in opened))
         await adapter.close()
+    before, after = figures["before"], figures["held"]
+    return Resident(
+        client=client,
+        streams=streams,
+        rss=peak - base,
+        heap=_growth(after["heap"], before["heap"]),
+        anonymous=_growth(after["anonymous"], before["anonymous"]),
+        malloc_in_use=_growth(after["malloc_in_use"], before["malloc_in_use"]),
+        py_allocated=_growth(after["py_allocated"], before["py_allocated"]),
+        py_free=_growth(after["py_free"], before["py_free"]),
+    )
 
 
 def child(client: str, phase: str, base_url: str, streams: int) -> None:
@@ -722,14 +714,6 @@ def _per_stream(runs: list[Resident], key: str) -> list[float]:
     return values
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def resident_table(runs: dict[str, list[Resident]]) -> str:
     """Per figure: each client's median [range] per stream, and the medians' difference."""
     rows = [
@@ -742,10 +726,10 @@ def resident_table(runs: dict[str, list[Resident]]) -> str:
             rows.append(f"| {label} | n/a | n/a | n/a |")
             continue
         cells = [
-            f"{_bytes(_median(v))} [{_bytes(min(v))} to {_bytes(max(v))}]" for v in (floor, lib)
+            f"{_bytes(median(v))} [{_bytes(min(v))} to {_bytes(max(v))}]" for v in (floor, lib)
         ]
         rows.append(
-            f"| {label} | {cells[0]} | {cells[1]} | {_signed(_median(lib) - _median(floor))} |"
+            f"| {label} | {cells[0]} | {cells[1]} | {_signed(median(lib) - median(floor))} |"
         )
     return "\n".join(rows)
 
@@ -763,14 +747,14 @@ def explain_resident(runs: dict[str, list[Resident]], kept: tuple[float, float] 
 
     def diff(key: str) -> float | None:
         floor, lib = _per_stream(runs["floor"], key), _per_stream(runs["deepinfra_async"], key)
-        return _median(lib) - _median(floor) if floor and lib else None
+        return median(lib) - median(floor) if floor and lib else None
 
     rss_f = _per_stream(runs["floor"], "rss")
     rss_l = _per_stream(runs["deepinfra_async"], "rss")
     sentences = [
-        f"Over {len(rss_f)} runs per client, W3's figure is {_bytes(_median(rss_f))} B per "
-        f"stream for the floor and {_bytes(_median(rss_l))} B for deepinfra_async (medians; "
-        f"{_median(rss_l) / _median(rss_f):.3f}x). Between runs of the same client it spreads "
+        f"Over {len(rss_f)} runs per client, W3's figure is {_bytes(median(rss_f))} B per "
+        f"stream for the floor and {_bytes(median(rss_l))} B for deepinfra_async (medians; "
+        f"{median(rss_l) / median(rss_f):.3f}x). Between runs of the same client it spreads "
         f"over {_bytes(max(rss_f) - min(rss_f))} B (floor) and "
         f"{_bytes(max(rss_l) - min(rss_l))} B (deepinfra_async) per stream."
     ]
@@ -952,7 +936,7 @@ def render(everything: Results, streams: int, server_name: str, command: str) ->
             "## Resident memory, by allocator",
             "",
             f"W3 itself, without tracemalloc: {count:,} streams opened at once and held for "
-            f"{HOLD_SECONDS:.0f} s, the resident set sampled every {SAMPLE_SECONDS} s as W3 "
+            f"{HOLD_SECONDS:.0f} s, the resident set sampled every {HOLD_SAMPLE_SECONDS} s as W3 "
             f"samples it, in {len(runs['floor'])} fresh processes per client with the "
             "clients alternating. The other figures are read at the end of the hold. Cells "
             "are the median growth per stream, with the range over the runs in brackets.",

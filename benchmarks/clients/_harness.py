@@ -27,6 +27,7 @@ __all__ = [
     "MESSAGES",
     "Adapter",
     "Held",
+    "hold_open",
     "main",
     "rss_bytes",
     "run_pool",
@@ -145,8 +146,22 @@ async def run_pool(count: int, concurrency: int, op: Callable[[], Awaitable[int]
     return total
 
 
-async def _hold(adapter: Adapter, job: dict[str, Any], out: dict[str, Any]) -> int:
-    count = job["count"]
+HOLD_SAMPLE_SECONDS: Final = 0.1
+
+
+async def hold_open(
+    adapter: Adapter,
+    count: int,
+    hold_seconds: float,
+    mark: Callable[[str], None] | None = None,
+) -> tuple[int, int, int]:
+    """W3: warm up, open ``count`` streams at once, hold them; then close them.
+
+    Returns the resident set just before opening, its peak over the hold (sampled every
+    ``HOLD_SAMPLE_SECONDS``) and how many streams were held. ``mark`` is called with
+    ``"before"`` just before the baseline is read and with ``"held"`` at the end of the hold,
+    for tools that read more than the resident set at those points.
+    """
     # Warm the open/close path on a few streams first.
     warm = [await adapter.open_stream() for _ in range(min(8, count))]
     for held in warm:
@@ -154,21 +169,31 @@ async def _hold(adapter: Adapter, job: dict[str, Any], out: dict[str, Any]) -> i
     del warm
     gc.collect()
     await asyncio.sleep(0.2)
+    if mark is not None:
+        mark("before")
     base = rss_bytes()
     opened: list[Held] = []
-    peak = base
 
     async def open_one() -> None:
         opened.append(await adapter.open_stream())
 
-    await asyncio.gather(*(open_one() for _ in range(count)))
-    peak = max(peak, rss_bytes())
-    deadline = time.monotonic() + job.get("hold_seconds", 1.0)
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-        peak = max(peak, rss_bytes())
-    held_count = len(opened)
-    await asyncio.gather(*(h.close() for h in opened))
+    try:
+        await asyncio.gather(*(open_one() for _ in range(count)))
+        peak = max(base, rss_bytes())
+        deadline = time.monotonic() + hold_seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(HOLD_SAMPLE_SECONDS)
+            peak = max(peak, rss_bytes())
+        if mark is not None:
+            mark("held")
+        return base, peak, len(opened)
+    finally:
+        await asyncio.gather(*(h.close() for h in opened))
+
+
+async def _hold(adapter: Adapter, job: dict[str, Any], out: dict[str, Any]) -> int:
+    count = job["count"]
+    base, peak, held_count = await hold_open(adapter, count, job.get("hold_seconds", 1.0))
     out["rss_base"] = base
     out["rss_peak"] = peak
     out["rss_per_stream"] = (peak - base) / count
