@@ -163,9 +163,7 @@ def test_batch_request_validation() -> None:
         BatchRequest.from_json("{not json")
 
 
-async def test_jsonl_job_with_faults_writes_every_line_once(
-    emu: Emulator, tmp_path: Path
-) -> None:
+async def test_jsonl_job_with_faults_writes_every_line_once(emu: Emulator, tmp_path: Path) -> None:
     """10,000 lines, one request in ten answered 429 or 500: each custom_id once, all 200."""
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_jsonl(source, [line(i) for i in range(10_000)])
@@ -192,9 +190,7 @@ async def test_jsonl_job_with_faults_writes_every_line_once(
     assert summary.cost > 0
 
 
-async def test_killed_job_resumes_without_loss_or_duplicates(
-    emu: Emulator, tmp_path: Path
-) -> None:
+async def test_killed_job_resumes_without_loss_or_duplicates(emu: Emulator, tmp_path: Path) -> None:
     """A job SIGKILLed at several points and run again holds every custom_id exactly once."""
     total = 1_500
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
@@ -379,7 +375,6 @@ async def test_files_and_batches_api(client: DeepInfra, emu: Emulator, tmp_path:
         await client.batches.create(input_file_id=uploaded.id, endpoint="/v1/images")
     with pytest.raises(ValueError, match="file_id"):
         await client.files.retrieve("../etc")
-
 
 
 async def test_cancelling_a_server_side_batch(

@@ -29,9 +29,7 @@ def test_all_is_sorted_complete_and_public(module: types.ModuleType) -> None:
     assert list(names) == sorted(names, key=_isort_key)
     public = {n for n in dir(module) if not n.startswith("_")}
     # Everything importable from the package without an underscore is listed.
-    submodules = {
-        n for n in public if isinstance(getattr(module, n), types.ModuleType)
-    }
+    submodules = {n for n in public if isinstance(getattr(module, n), types.ModuleType)}
     assert public - submodules - {"annotations"} <= set(names) | {"__version__"}
     for name in names:
         obj = getattr(module, name)
@@ -58,7 +56,7 @@ def test_works_without_orjson() -> None:
         "from deepinfra_async import _codec; "
         "assert not _codec.HAS_ORJSON; "
         "body = _codec.dumps({'model': 'm', 'text': 'héllo', 'n': 2**70}); "
-        "expected = '{\"model\":\"m\",\"text\":\"héllo\",\"n\":' + str(2**70) + '}'; "
+        'expected = \'{"model":"m","text":"héllo","n":\' + str(2**70) + \'}\'; '
         "assert body == expected.encode(), body; "
         "assert _codec.loads(body)['text'] == 'héllo'; print('ok')"
     )
