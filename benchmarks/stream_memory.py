@@ -551,7 +551,8 @@ def child(client: str, phase: str, base_url: str, streams: int) -> None:
 # -- The parent: the server, the children, the report --------------------------------------
 
 
-def _child_json(client: str, phase: str, base_url: str, streams: int) -> Any:
+def _run_child(client: str, phase: str, base_url: str, streams: int) -> Any:
+    """Run one child; returns the JSON result it printed (a Measurement or a Resident)."""
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.stream_memory", "--child", client,
          "--phase", phase, "--base-url", base_url, "--streams", str(streams)],
@@ -563,16 +564,6 @@ def _child_json(client: str, phase: str, base_url: str, streams: int) -> Any:
         msg = f"the {client} child ({phase}) exited with status {done.returncode}"
         raise RuntimeError(msg)
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _run_child(client: str, phase: str, base_url: str, streams: int) -> Measurement:
-    result: Measurement = _child_json(client, phase, base_url, streams)
-    return result
-
-
-def _run_resident(client: str, base_url: str, streams: int) -> Resident:
-    result: Resident = _child_json(client, RESIDENT, base_url, streams)
-    return result
 
 
 class Results(TypedDict):
@@ -595,13 +586,13 @@ def run(
     try:
         for phase in PHASES:
             for client in CLIENTS:
-                result = _run_child(client, phase, srv.url("w3"), streams)
+                result: Measurement = _run_child(client, phase, srv.url("w3"), streams)
                 traced[phase, client] = result
                 total = sum(v[0] for v in result["owners"].values()) / streams
                 print(f"{phase} {client}: {total:,.0f} B/stream", file=sys.stderr, flush=True)
         for rep in range(resident_reps):
             for client in CLIENTS:  # alternating, as the benchmark runs its clients
-                one = _run_resident(client, srv.url("w3"), resident_streams)
+                one: Resident = _run_child(client, RESIDENT, srv.url("w3"), resident_streams)
                 runs[client].append(one)
                 print(
                     f"{RESIDENT} {rep} {client}: {one['rss'] / resident_streams / 1024:.1f} "
@@ -714,6 +705,11 @@ def _per_stream(runs: list[Resident], key: str) -> list[float]:
     return values
 
 
+def _both(runs: dict[str, list[Resident]], key: str) -> tuple[list[float], list[float]]:
+    """``key`` per stream over the runs: the floor's, then deepinfra_async's."""
+    return _per_stream(runs["floor"], key), _per_stream(runs["deepinfra_async"], key)
+
+
 def resident_table(runs: dict[str, list[Resident]]) -> str:
     """Per figure: each client's median [range] per stream, and the medians' difference."""
     rows = [
@@ -721,7 +717,7 @@ def resident_table(runs: dict[str, list[Resident]]) -> str:
         "|---|---:|---:|---:|",
     ]
     for key, label in RESIDENT_FIGURES:
-        floor, lib = _per_stream(runs["floor"], key), _per_stream(runs["deepinfra_async"], key)
+        floor, lib = _both(runs, key)
         if not floor or not lib:
             rows.append(f"| {label} | n/a | n/a | n/a |")
             continue
@@ -746,11 +742,10 @@ def explain_resident(runs: dict[str, list[Resident]], kept: tuple[float, float] 
     """
 
     def diff(key: str) -> float | None:
-        floor, lib = _per_stream(runs["floor"], key), _per_stream(runs["deepinfra_async"], key)
+        floor, lib = _both(runs, key)
         return median(lib) - median(floor) if floor and lib else None
 
-    rss_f = _per_stream(runs["floor"], "rss")
-    rss_l = _per_stream(runs["deepinfra_async"], "rss")
+    rss_f, rss_l = _both(runs, "rss")
     sentences = [
         f"Over {len(rss_f)} runs per client, W3's figure is {_bytes(median(rss_f))} B per "
         f"stream for the floor and {_bytes(median(rss_l))} B for deepinfra_async (medians; "
