@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import Any
 
@@ -242,3 +243,43 @@ async def test_openai_prefix_v1_works(emu: Emulator) -> None:
     assert chat.choices[0].message.content
     assert models.data
     assert [r.path for r in emu.requests] == ["/v1/chat/completions", "/v1/models"]
+
+
+async def test_calls_in_flight_keep_no_request_body(client: DeepInfra, emu: Emulator) -> None:
+    """While a call waits for its answer, its coroutine holds no body dict and no options.
+
+    The body is encoded before the request goes out; a process with thousands of requests
+    open should keep only the bytes.
+    """
+    emu.faults.add("/v1/*", delay=0.5, times=None)
+    calls: dict[str, Any] = {
+        "chat": client.chat.completions.create(model=CHAT_MODEL, messages=HELLO, max_tokens=3),
+        "chat stream": client.chat.completions.create(
+            model=CHAT_MODEL, messages=HELLO, max_tokens=3, stream=True
+        ),
+        "completion": client.completions.create(model=CHAT_MODEL, prompt="Hi", max_tokens=3),
+        "completion stream": client.completions.create(
+            model=CHAT_MODEL, prompt="Hi", max_tokens=3, stream=True
+        ),
+        "embeddings": client.embeddings.create(model=EMBED_MODEL, input=["a"]),
+        "text generation stream": client.inference.text_generation(
+            CHAT_MODEL, "Hi", max_new_tokens=3, stream=True
+        ),
+    }
+    tasks = {name: asyncio.create_task(coro) for name, coro in calls.items()}
+    for _ in range(200):
+        if len(emu.requests) >= len(tasks):
+            break
+        await asyncio.sleep(0.01)
+    assert len(emu.requests) == len(tasks)
+    for name, task in tasks.items():
+        assert not task.done(), name
+        frame = task.get_coro().cr_frame  # type: ignore[union-attr]
+        assert frame is not None, name
+        kept = {"body", "options", "params", "call"} & set(frame.f_locals)
+        assert not kept, f"{name} keeps {sorted(kept)} while in flight"
+    for task in tasks.values():
+        result = await task
+        if hasattr(result, "aclose"):
+            async with result:
+                assert [item async for item in result]

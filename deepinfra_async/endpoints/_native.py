@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Final, TypedDict
 
 from yarl import URL
@@ -100,14 +100,17 @@ class NativeResource(Resource):
             url = url.with_query(version=version)
         return url
 
-    async def _post(
+    def _post(
         self,
         model: str,
         body: dict[str, Any],
         files: Iterable[tuple[str, FileInput]] = (),
         options: Mapping[str, Any] | None = None,
-    ) -> Response:
-        """Send a native request, as JSON, or as multipart when files are given."""
+    ) -> Coroutine[Any, Any, Response]:
+        """Send a native request, as JSON, or as multipart when files are given.
+
+        Returns the transport's coroutine, to await: no extra coroutine layer per call.
+        """
         opts = options or {}
         if opts:
             unknown = set(opts) - _CALL_OPTIONS
@@ -126,13 +129,13 @@ class NativeResource(Resource):
         timeout = opts.get("timeout")
         file_list = list(files)
         if not file_list:
-            return await self._send_json(
+            return self._send_json(
                 "POST", url, body, model=model, extra_headers=extra_headers, timeout=timeout
             )
         require_files(file_list)
         multipart = build_multipart(body.items(), file_list)
         transport = self._ready()
-        return await transport.send(
+        return transport.send(
             "POST",
             url,
             multipart=multipart,

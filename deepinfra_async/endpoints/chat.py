@@ -393,18 +393,22 @@ class ChatCompletions(Resource):
         check_stream(body, stream)
         if extra_body:
             merge_options(body, {}, _ALLOWED, extra_body, "create")
+        # The body is encoded before the request goes out; dropping it and the options here
+        # leaves a request in flight holding only its coroutine and its bytes.
         if stream:
-            opened = await self._open_stream(self._url, body, model, extra_headers, timeout)
+            opening = self._open_stream(self._url, body, model, extra_headers, timeout)
+            del body, options
             return ChatCompletionStream(
-                opened,
+                await opening,
                 _parse_chunk,
                 max_event_bytes=self._config.limits.max_event_bytes,
                 on_done=self._stream_done(model),
             )
-        response = await self._send_json(
+        sending = self._send_json(
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
-        return structure(ChatCompletion, self._decoded(response, model))
+        del body, options
+        return structure(ChatCompletion, self._decoded(await sending, model))
 
 
 def _rename_max_completion_tokens(body: dict[str, Any]) -> None:

@@ -155,17 +155,20 @@ class Completions(Resource):
         body: dict[str, Any] = {"model": check_model(model), "prompt": _check_prompt(prompt)}
         check_stream(body, stream)
         merge_options(body, options, _ALLOWED, extra_body, "create")
+        # Only the encoded body stays alive while the request is in flight (as in chat).
         if stream:
-            opened = await self._open_stream(self._url, body, model, extra_headers, timeout)
+            opening = self._open_stream(self._url, body, model, extra_headers, timeout)
+            del body, options
             return AsyncStream(
-                opened,
+                await opening,
                 _parse,
                 max_event_bytes=self._config.limits.max_event_bytes,
                 text_of=_text,
                 usage_of=_usage,
                 on_done=self._stream_done(model),
             )
-        response = await self._send_json(
+        sending = self._send_json(
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
-        return structure(Completion, self._decoded(response, model))
+        del body, options
+        return structure(Completion, self._decoded(await sending, model))

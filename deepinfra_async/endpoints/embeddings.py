@@ -99,10 +99,12 @@ class Embeddings(Resource):
             extra_body,
             "create",
         )
-        response = await self._send_json(
+        # Only the encoded body stays alive while the request is in flight (as in chat).
+        sending = self._send_json(
             "POST", self._url, body, model=model, extra_headers=extra_headers, timeout=timeout
         )
-        data = self._decoded(response, model)
+        del body
+        data = self._decoded(await sending, model)
         if encoding_format == "base64" and type(data) is dict:
             for item in data.get("data") or ():
                 if type(item) is dict and isinstance(item.get("embedding"), str):

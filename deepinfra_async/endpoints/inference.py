@@ -239,11 +239,13 @@ class Inference(NativeResource):
         body["stream"] = True
         url = self._model_url(model, call.get("version"))
         merge_options(body, {}, frozenset(), call.get("extra_body"), "text_generation")
-        opened = await self._open_stream(
+        # Only the encoded body stays alive while the stream opens (as in chat).
+        opening = self._open_stream(
             url, body, model, call.get("extra_headers"), call.get("timeout")
         )
+        del body, params, call, options
         return AsyncStream(
-            opened,
+            await opening,
             _parse_event,
             max_event_bytes=self._config.limits.max_event_bytes,
             is_final=_is_final_event,
