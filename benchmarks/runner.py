@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from . import canned
+from .clients._harness import HOLD_SECONDS
 from .server import Server, start_server
 from .spec import CLIENTS, Client, Workload
 
@@ -155,7 +156,7 @@ def _job(
     elif kind in ("stream", "embed"):
         job["warmup"] = min(count, concurrency)
     if kind == "hold":
-        job["hold_seconds"] = 0.2 if smoke else 1.0
+        job["hold_seconds"] = 0.2 if smoke else HOLD_SECONDS
     if kind == "slow":
         job["every"] = 64
         job["pause"] = 0.001

@@ -43,7 +43,13 @@ from pathlib import Path
 from statistics import median
 from typing import Any, Final, TypedDict
 
-from benchmarks.clients._harness import HOLD_SAMPLE_SECONDS, hold_open, raise_file_limit
+from benchmarks.clients._harness import (
+    HOLD_SAMPLE_SECONDS,
+    HOLD_SECONDS,
+    WARM_STREAMS,
+    hold_open,
+    raise_file_limit,
+)
 from benchmarks.clients._harness import options as adapter_options
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -73,8 +79,6 @@ OWNERS: Final = (
 OTHER: Final = "unattributed"
 FRAMES: Final = 16  # deep enough to recognise the silent server's accept path in a traceback
 TOP_SITES: Final = 12
-WARM_STREAMS: Final = 8
-HOLD_SECONDS: Final = 1.0
 SETTLE_SECONDS: Final = 0.5
 SHARED: Final = ("aiohttp", "asyncio / stdlib", "multidict/yarl/other deps")
 OPAQUE: Final = frozenset({"aiohttp", "asyncio", "multidict", "yarl", "propcache", "frozenlist"})

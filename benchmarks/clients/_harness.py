@@ -24,7 +24,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final
 
 __all__ = [
+    "HOLD_SAMPLE_SECONDS",
+    "HOLD_SECONDS",
     "MESSAGES",
+    "WARM_STREAMS",
     "Adapter",
     "Held",
     "hold_open",
@@ -146,7 +149,11 @@ async def run_pool(count: int, concurrency: int, op: Callable[[], Awaitable[int]
     return total
 
 
+HOLD_SECONDS: Final = 1.0
+"""How long W3 holds its streams open, sampling the resident set."""
 HOLD_SAMPLE_SECONDS: Final = 0.1
+WARM_STREAMS: Final = 8
+"""Streams W3 opens and closes first, so that the measured opening path is warm."""
 
 
 async def hold_open(
@@ -163,7 +170,7 @@ async def hold_open(
     for tools that read more than the resident set at those points.
     """
     # Warm the open/close path on a few streams first.
-    warm = [await adapter.open_stream() for _ in range(min(8, count))]
+    warm = [await adapter.open_stream() for _ in range(min(WARM_STREAMS, count))]
     for held in warm:
         await held.close()
     del warm
@@ -193,7 +200,7 @@ async def hold_open(
 
 async def _hold(adapter: Adapter, job: dict[str, Any], out: dict[str, Any]) -> int:
     count = job["count"]
-    base, peak, held_count = await hold_open(adapter, count, job.get("hold_seconds", 1.0))
+    base, peak, held_count = await hold_open(adapter, count, job.get("hold_seconds", HOLD_SECONDS))
     out["rss_base"] = base
     out["rss_peak"] = peak
     out["rss_per_stream"] = (peak - base) / count
