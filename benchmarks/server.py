@@ -2,8 +2,11 @@
 
 nginx (one worker, keep-alive, no access log) answers every POST with the file at the
 request's path: its static handler refuses POST with 405, and ``error_page 405 =200 $uri``
-turns that into the file itself. ``/w3/`` is rate-limited after its first 4 KiB, so the
-streams W3 holds open trickle like a generating model instead of filling buffers.
+turns that into the file itself. ``/w3/`` is rate-limited (``limit_rate_after`` 4 KiB, then
+1 KiB/s), so the streams W3 holds open go quiet like a model that is generating instead of
+filling buffers. nginx rounds each ``sendfile`` up to a whole 4 KiB page of the file, so a
+``/w3/`` response arrives as 8 KiB at once and then 4 KiB about every 4 s: nothing more
+arrives during W3's 1 s hold.
 
 The pure-Python server (aiohttp.web) does the same; it is used for ``--smoke`` when nginx is
 not installed, and as a fallback. Run it alone with
@@ -33,6 +36,10 @@ SSE_PREFIXES: Final = ("w2", "w3", "w4")
 THROTTLED_PREFIX: Final = "w3"
 THROTTLE_AFTER: Final = 4096
 THROTTLE_RATE: Final = 1024  # bytes per second, per connection
+# What nginx makes of those two, its sends rounded up to 4 KiB pages (the Python server
+# sends the same): the first burst, then one page per THROTTLE_PAGE / THROTTLE_RATE seconds.
+THROTTLE_PAGE: Final = 4096
+THROTTLE_FIRST: Final = 8192
 
 
 def free_port() -> int:
@@ -314,10 +321,10 @@ def _serve(root: Path, port: int) -> None:
         response.content_length = len(body)
         await response.prepare(request)
         with contextlib.suppress(ConnectionError):
-            await response.write(body[:THROTTLE_AFTER])
-            for start in range(THROTTLE_AFTER, len(body), THROTTLE_RATE):
-                await asyncio.sleep(1.0)
-                await response.write(body[start : start + THROTTLE_RATE])
+            await response.write(body[:THROTTLE_FIRST])
+            for start in range(THROTTLE_FIRST, len(body), THROTTLE_PAGE):
+                await asyncio.sleep(THROTTLE_PAGE / THROTTLE_RATE)
+                await response.write(body[start : start + THROTTLE_PAGE])
         return response
 
     app = web.Application()

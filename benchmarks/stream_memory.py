@@ -4,8 +4,9 @@ W3 holds many chat streams open at once; this tool explains the per-stream memor
 raw-aiohttp floor and of deepinfra_async with ``tracemalloc``, each client in a fresh child
 process, through the same adapters (``benchmarks/clients``) W3 runs. Two phases:
 
-* held: N streams opened against the benchmark's nginx (``/w3``, canned SSE trickled after
-  4 KiB) and held after their first event; snapshots before opening and 1 s after.
+* held: N streams opened against the benchmark's nginx (``/w3``: canned SSE, 8 KiB at once
+  and then 4 KiB about every 4 s) and held after their first event; snapshots before
+  opening and 1 s after.
 * in flight: N requests sent to a silent asyncio server in the child (it reads each request
   and never answers); the snapshot is taken once all N requests have arrived. Allocations
   made by that server are left out.
@@ -869,7 +870,8 @@ def render(everything: Results, streams: int, server_name: str, command: str) ->
         "## Held streams",
         "",
         f"{streams:,} streams opened at once against the benchmark's {server_name} (`/w3`: "
-        "canned SSE, trickled after its first 4 KiB) and held after their first event, as "
+        "canned SSE, 8 KiB at once and then 4 KiB about every 4 s) and held after their "
+        "first event, as "
         f"W3 does; the second snapshot is {HOLD_SECONDS:.0f} s after the last one opened.",
         "",
         owner_table(held_f, held_l),

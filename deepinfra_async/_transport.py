@@ -348,8 +348,8 @@ class StreamResponse(Watch):
     """
 
     __slots__ = (
-        "_closed", "_eof", "_limiter", "_resp", "_timeout", "_watchdog", "headers", "method",
-        "status", "url",
+        "_closed", "_eof", "_limiter", "_period", "_resp", "_timeout", "_watchdog", "headers",
+        "method", "status", "url",
     )  # fmt: skip
 
     def __init__(
@@ -361,6 +361,8 @@ class StreamResponse(Watch):
         watchdog: Watchdog,
     ) -> None:
         super().__init__(timeout.read)
+        # How often the watchdog looks at a pending read: worked out once, not on every read.
+        self._period = period_for(timeout.read, None)
         self._watchdog = watchdog
         self._resp = resp
         self._limiter = limiter
@@ -393,7 +395,7 @@ class StreamResponse(Watch):
         watched = limit != INF
         watchdog = self._watchdog
         if watched:
-            watchdog.start(self, period_for(limit, None))
+            watchdog.start(self, self._period)
             self.expires = watchdog.now() + limit
         try:
             data = await self._resp.content.readany()
