@@ -1,12 +1,16 @@
 """``python -m benchmarks.inprocess``: what deepinfra_async's own code costs, without a network.
 
 The end-to-end runs (``python -m benchmarks``) include aiohttp, the event loop and the kernel,
-and on a shared machine their per-repetition ratios spread widely. These two measurements take
+and on a shared machine their per-repetition ratios spread widely. These measurements take
 the network out, in one process, so a change to the library's hot paths shows up steadily:
 
 * ``stream``: a canned 1,000-chunk DeepInfra chat stream is fed from memory (64 KiB reads)
-  to ``ChatCompletionStream``, each chunk decoded into its typed object, against the floor's
-  minimal split plus ``json.loads``; CPU µs per chunk.
+  to ``ChatCompletionStream`` through the library's ``StreamResponse`` (so each read pays for
+  its read clock), each chunk decoded into its typed object, against the floor's minimal
+  split plus ``json.loads``; CPU µs per chunk.
+* ``events``: the same with one event per read, as a model's tokens usually arrive. What a
+  read costs in itself (its read clock, one more await) falls on a single event here; in
+  64 KiB reads about 200 events share it.
 * ``request``: ``client.chat.completions.create()`` with the session's ``request`` replaced by
   a stub that answers the canned completion at once, against the floor's ``json.dumps`` +
   ``json.loads``; CPU µs per request. The difference is the library's own per-request work
@@ -31,6 +35,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
 from . import canned
 from .clients._harness import MAX_TOKENS, MESSAGES
 
@@ -39,20 +46,36 @@ STREAM_REPEATS = 20
 REQUESTS = 2000
 
 
-class _MemoryStream:
-    """Stands in for the transport's StreamResponse: hands out a canned body in reads."""
-
-    status = 200
-    headers: dict[str, str] = {}  # noqa: RUF012 - read only
-    request_id = None
+class _Content:
+    """Stands in for aiohttp's ``StreamReader``: hands out a canned body, a piece per read."""
 
     def __init__(self, pieces: list[bytes]) -> None:
         self._pieces = iter(pieces)
+        self._eof = False
 
-    async def read_chunk(self) -> bytes:
-        return next(self._pieces, b"")
+    async def readany(self) -> bytes:
+        piece = next(self._pieces, b"")
+        self._eof = not piece
+        return piece
 
-    def _release(self) -> None:
+    def is_eof(self) -> bool:
+        return self._eof
+
+
+class _StreamAnswer:
+    """Stands in for aiohttp's response to a streamed request."""
+
+    status = 200
+    url = URL("http://127.0.0.1:9/v1/openai/chat/completions")
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "text/event-stream"}))
+        self.content = _Content(pieces)
+
+    def release(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 
@@ -93,19 +116,35 @@ async def _best(op: Callable[[], Awaitable[Any]], count: int, reps: int) -> floa
 
 
 async def stream(reps: int) -> tuple[float, float]:
-    """µs per chunk: (floor, deepinfra_async)."""
-    from deepinfra_async._config import Limits
-    from deepinfra_async.endpoints.chat import ChatCompletionStream, _parse_chunk
-
+    """µs per chunk in 64 KiB reads: (floor, deepinfra_async)."""
     body, checksum = canned.sse_stream(canned.STREAM_CHUNKS)
     pieces = [body[i : i + READ_SIZE] for i in range(0, len(body), READ_SIZE)]
+    return await _stream(reps, pieces, checksum)
+
+
+async def events(reps: int) -> tuple[float, float]:
+    """µs per chunk with one event per read: (floor, deepinfra_async)."""
+    body, checksum = canned.sse_stream(canned.STREAM_CHUNKS)
+    pieces = [event + b"\n\n" for event in body.split(b"\n\n") if event]
+    assert b"".join(pieces) == body
+    return await _stream(reps, pieces, checksum)
+
+
+async def _stream(reps: int, pieces: list[bytes], checksum: int) -> tuple[float, float]:
+    from deepinfra_async._config import Limits, Timeout
+    from deepinfra_async._transport import StreamResponse
+    from deepinfra_async._watchdog import Watchdog
+    from deepinfra_async.endpoints.chat import ChatCompletionStream, _parse_chunk
+
     limit = Limits().max_event_bytes
+    timeout = Timeout()
+    watchdog = Watchdog(asyncio.get_running_loop(), lambda _pending: False)
 
     async def floor() -> None:
         total = 0
         buffer = b""
-        source = _MemoryStream(pieces)
-        while data := await source.read_chunk():
+        source = _Content(pieces)
+        while data := await source.readany():
             events = (buffer + data).split(b"\n\n")
             buffer = events.pop()
             for event in events:
@@ -120,11 +159,14 @@ async def stream(reps: int) -> tuple[float, float]:
 
     async def library() -> None:
         total = 0
-        chunks = ChatCompletionStream(
-            _MemoryStream(pieces),  # type: ignore[arg-type]
-            _parse_chunk,
-            max_event_bytes=limit,
+        response = StreamResponse(
+            _StreamAnswer(pieces),  # type: ignore[arg-type]
+            None,
+            "POST",
+            timeout,
+            watchdog,
         )
+        chunks = ChatCompletionStream(response, _parse_chunk, max_event_bytes=limit)
         async with chunks:
             async for chunk in chunks:
                 content = chunk.choices[0].delta.content if chunk.choices else None
@@ -135,13 +177,12 @@ async def stream(reps: int) -> tuple[float, float]:
     per_chunk = STREAM_REPEATS * canned.STREAM_CHUNKS
     floor_us = await _best(floor, STREAM_REPEATS, reps) * STREAM_REPEATS / per_chunk
     library_us = await _best(library, STREAM_REPEATS, reps) * STREAM_REPEATS / per_chunk
+    watchdog.close()
     return floor_us, library_us
 
 
 async def request(reps: int) -> tuple[float, float]:
     """µs per request: (floor, deepinfra_async), with aiohttp's request stubbed out."""
-    from multidict import CIMultiDict, CIMultiDictProxy
-
     import deepinfra_async
 
     body, _ = canned.chat_completion()
@@ -177,7 +218,7 @@ async def request(reps: int) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen measurements and print them."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.inprocess")
-    parser.add_argument("which", nargs="*", help="stream, request (default: both)")
+    parser.add_argument("which", nargs="*", help="stream, events, request (default: all)")
     parser.add_argument("--json", choices=["stdlib", "orjson"], default="orjson")
     parser.add_argument("--reps", type=int, default=7)
     options = parser.parse_args(argv)
@@ -186,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     from deepinfra_async._codec import HAS_ORJSON
 
     print(f"deepinfra_async with {'orjson' if HAS_ORJSON else 'the standard json module'}")
-    runs = {"stream": (stream, "chunk"), "request": (request, "request")}
+    runs = {
+        "stream": (stream, "chunk"),
+        "events": (events, "chunk"),
+        "request": (request, "request"),
+    }
     unknown = set(options.which) - set(runs)
     if unknown:
         parser.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
