@@ -175,9 +175,11 @@ async def _stream(reps: int, pieces: list[bytes], checksum: int) -> tuple[float,
         assert total == checksum
 
     per_chunk = STREAM_REPEATS * canned.STREAM_CHUNKS
-    floor_us = await _best(floor, STREAM_REPEATS, reps) * STREAM_REPEATS / per_chunk
-    library_us = await _best(library, STREAM_REPEATS, reps) * STREAM_REPEATS / per_chunk
-    watchdog.close()
+    try:
+        floor_us = await _best(floor, STREAM_REPEATS, reps) * STREAM_REPEATS / per_chunk
+        library_us = await _best(library, STREAM_REPEATS, reps) * STREAM_REPEATS / per_chunk
+    finally:
+        watchdog.close()
     return floor_us, library_us
 
 

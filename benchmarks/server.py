@@ -39,7 +39,7 @@ THROTTLE_RATE: Final = 1024  # bytes per second, per connection
 # What nginx makes of those two, its sends rounded up to 4 KiB pages (the Python server
 # sends the same): the first burst, then one page per THROTTLE_PAGE / THROTTLE_RATE seconds.
 THROTTLE_PAGE: Final = 4096
-THROTTLE_FIRST: Final = 8192
+THROTTLE_FIRST: Final = -(-(THROTTLE_AFTER + THROTTLE_RATE) // THROTTLE_PAGE) * THROTTLE_PAGE
 
 
 def free_port() -> int:
