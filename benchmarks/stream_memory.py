@@ -31,6 +31,7 @@ import asyncio
 import gc
 import inspect
 import json
+import math
 import os
 import subprocess
 import sys
@@ -66,6 +67,7 @@ PHASES: Final = ("held", "in-flight")
 RESIDENT: Final = "resident"
 RESIDENT_STREAMS: Final = 1_000  # W3's count
 RESIDENT_REPS: Final = 5
+SIGNIFICANCE: Final = 0.05  # for telling the clients' W3 figures apart
 ADAPTER_FILES: Final = {
     "floor": BENCH_DIR / "clients" / "floor.py",
     "deepinfra_async": BENCH_DIR / "clients" / "deepinfra.py",
@@ -735,6 +737,21 @@ def resident_table(runs: dict[str, list[Resident]]) -> str:
     return "\n".join(rows)
 
 
+def below_share(lib: list[float], floor: list[float]) -> tuple[float, float]:
+    """How often a deepinfra_async run is below a floor run, and how likely that is by chance.
+
+    Returns the share of the (deepinfra_async, floor) pairs of runs in which deepinfra_async's
+    value is the lower (ties count half: the Mann-Whitney U statistic over the number of
+    pairs), and the one-sided p-value of that U under "neither client tends lower"
+    (normal approximation, without a tie correction; rough below about 8 runs per client).
+    """
+    pairs = len(lib) * len(floor)
+    u = sum(1.0 if a < b else 0.5 if a == b else 0.0 for a in lib for b in floor)
+    spread = math.sqrt(pairs * (len(lib) + len(floor) + 1) / 12)
+    z = (pairs / 2 - u) / spread
+    return u / pairs, 0.5 * math.erfc(-z / math.sqrt(2))
+
+
 def _more_or_less(value: float) -> str:
     return f"{_bytes(abs(value))} B {'more' if value > 0 else 'less'}"
 
@@ -758,6 +775,18 @@ def explain_resident(runs: dict[str, list[Resident]], kept: tuple[float, float] 
         f"over {_bytes(max(rss_f) - min(rss_f))} B (floor) and "
         f"{_bytes(max(rss_l) - min(rss_l))} B (deepinfra_async) per stream."
     ]
+    share, p = below_share(rss_l, rss_f)
+    if p < SIGNIFICANCE:
+        verdict = "deepinfra_async's figure tends to be the lower"
+    elif 1 - p < SIGNIFICANCE:
+        verdict = "deepinfra_async's figure tends to be the higher"
+    else:
+        verdict = "the two cannot be told apart"
+    sentences.append(
+        f"In {share:.0%} of the {len(rss_l) * len(rss_f):,} pairs of one run of each, "
+        f"deepinfra_async's figure is the lower (Mann-Whitney, one-sided p = {p:.2f}): at "
+        f"the {SIGNIFICANCE:.0%} level, {verdict}."
+    )
     live, free, malloc = diff("py_allocated"), diff("py_free"), diff("malloc_in_use")
     if live is not None and free is not None:
         sentences.append(
