@@ -7,6 +7,7 @@ Examples::
     benchmarks/.venv/bin/python -m benchmarks --workloads W1,W2 --clients floor,deepinfra_async
     benchmarks/.venv/bin/python -m benchmarks --profile   # cProfile of W1, W2, W6, W7
     .venv/bin/python -m benchmarks --smoke           # a few requests each, checks only
+    python -m benchmarks.report benchmarks/RESULTS.json   # render the saved record again
 
 ``--smoke`` sends a handful of requests per workload and client, checks every answer, and
 exits 0 when all were right; it times nothing. :func:`run_smoke` is the same for tests.
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     run = runner.run(options)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(run.started))
     kind = "profile" if args.profile else "results"
-    report.save_raw(run, runner.WORK / "results" / f"{kind}-{stamp}.json")
+    report.save_raw(run, runner.WORK / "results" / f"{kind}-{stamp}.json", skipped)
     text = report.markdown(run, skipped)
     print(text)
     if args.profile:
@@ -134,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         partial = bool(args.workloads or args.clients)
         out = args.out or (runner.WORK / "RESULTS-partial.md" if partial else DEFAULT_OUT)
         out.write_text(text)
-        print(f"wrote {out}", file=sys.stderr)
+        # The measurements beside the report: `python -m benchmarks.report` renders them again.
+        report.save_raw(run, out.with_suffix(".json"), skipped)
+        print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
     return 1 if run.failures else 0
 
 
