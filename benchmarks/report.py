@@ -455,9 +455,9 @@ def _targets(judged: list[Verdict], reps: int) -> list[str]:
         text = (
             "Met by the median but not in every repetition: "
             + "; ".join(f"{v.target} ({v.held} of {v.of})" for v in close)
-            + ". Each repetition's ratio pairs the client's run with the floor's run in the same"
-            " round. Where they fall on both sides of the limit, the client is within the"
-            " floor's run-to-run spread on that workload, so another run of"
+            + ". Each repetition is judged alone, a ratio pairing the client's run with the"
+            " floor's run in the same round. Where the repetitions fall on both sides of a"
+            " limit, the limit lies within that figure's run-to-run spread, so another run of"
             f" {reps} repetitions can land on either side of it."
         )
         if any(v.target.startswith("W3") for v in close):
