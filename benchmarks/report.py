@@ -34,18 +34,35 @@ class Cell:
     """One client on one workload: the median metric, its ratio to the floor, the spread.
 
     ``by_rep`` holds the metric of each repetition and ``paired`` the ratio of each to the
-    floor's repetition of the same round (the spread ``low``-``high`` is theirs).
+    floor's repetition of the same round.
     """
 
     value: float | None
     ratio: float | None
-    low: float | None
-    high: float | None
-    reps: int
     ok: bool
     unavailable: bool = False
     by_rep: dict[int, float] = field(default_factory=dict)
     paired: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def reps(self) -> int:
+        """How many repetitions measured something."""
+        return len(self.by_rep)
+
+    @property
+    def low(self) -> float | None:
+        """The lowest per-repetition ratio to the floor."""
+        return min(self.paired.values()) if self.paired else None
+
+    @property
+    def high(self) -> float | None:
+        """The highest per-repetition ratio to the floor."""
+        return max(self.paired.values()) if self.paired else None
+
+
+def _paired(values: dict[int, float], base: dict[int, float]) -> dict[int, float]:
+    """Each repetition's value over ``base``'s value in the same round, where both exist."""
+    return {r: v / base[r] for r, v in sorted(values.items()) if base.get(r)}
 
 
 @dataclass(frozen=True)
@@ -104,17 +121,14 @@ def cells(run: Run, field: str = "cpu") -> dict[tuple[str, str], Cell]:
         for key, (ok, unavailable) in flags.items():
             values = per_client.get(key, {})
             median = statistics.median(values.values()) if values else None
-            ratio = low = high = None
+            ratio = None
             paired: dict[int, float] = {}
             if median is not None and floor_median:
                 ratio = median / floor_median
-                paired = {r: v / floor[r] for r, v in sorted(values.items()) if floor.get(r)}
-                if paired:
-                    low, high = min(paired.values()), max(paired.values())
+                paired = _paired(values, floor)
             out[(workload.key, key)] = Cell(
-                median, ratio, low, high, len(values), ok, unavailable and not values,
-                dict(sorted(values.items())), paired,
-            )  # fmt: skip
+                median, ratio, ok, unavailable and not values, dict(sorted(values.items())), paired
+            )
     return out
 
 
@@ -230,7 +244,7 @@ def verdicts(run: Run, table: dict[tuple[str, str], Cell]) -> list[Verdict]:
         theirs = table.get(("W5", "openai"))
         if mine is not None and theirs is not None and mine.value and theirs.value:
             share = mine.value / theirs.value
-            reps = [v / theirs.by_rep[r] for r, v in mine.by_rep.items() if theirs.by_rep.get(r)]
+            reps = _paired(mine.by_rep, theirs.by_rep).values()
             out.append(
                 _judged(
                     "W5 import below `import openai`",
@@ -469,8 +483,9 @@ def _targets(judged: list[Verdict], reps: int) -> list[str]:
     return lines
 
 
-def _payload(run: Run, skipped: list[str]) -> dict[str, Any]:
-    return {
+def save_raw(run: Run, path: Path, skipped: list[str] | None = None) -> None:
+    """Write every measurement as JSON, enough for :func:`load_raw` to render it again."""
+    payload = {
         "started": run.started,
         "finished": run.finished,
         "reps": run.options.reps,
@@ -487,16 +502,12 @@ def _payload(run: Run, skipped: list[str]) -> dict[str, Any]:
         "workloads": [w.key for w in run.options.workloads],
         "clients": [c.key for c in run.options.clients],
         "all_clients": [c.key for c in CLIENTS],
-        "skipped": skipped,
+        "skipped": skipped or [],
         "results": run.results,
         "failures": run.failures,
     }
-
-
-def save_raw(run: Run, path: Path, skipped: list[str] | None = None) -> None:
-    """Write every measurement as JSON, enough for :func:`load_raw` to render it again."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_payload(run, skipped or []), indent=1) + "\n")
+    path.write_text(json.dumps(payload, indent=1) + "\n")
 
 
 @dataclass

@@ -93,7 +93,7 @@ def test_the_report_names_the_targets_met_only_by_the_median() -> None:
     assert "benchmarks.stream_memory" not in text
 
 
-def test_a_report_whose_targets_hold_in_every_repetition_has_no_such_paragraph() -> None:
+def test_the_paragraph_points_to_stream_memory_for_w3_and_is_absent_when_all_hold() -> None:
     run = _run(
         {"floor": [0.1, 0.1, 0.1], "deepinfra_async": [0.101, 0.102, 0.103]},
         {"floor": [20_000.0] * 3, "deepinfra_async": [21_000.0, 19_000.0, 19_500.0]},
