@@ -31,7 +31,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -45,7 +45,7 @@ CONCURRENCY: Final = 64
 
 
 async def _measure(
-    configs: dict[str, Callable[[], Awaitable[int]]], requests: int, reps: int, expected: int
+    configs: Mapping[str, Callable[[], Awaitable[int]]], requests: int, reps: int, expected: int
 ) -> dict[str, list[float]]:
     """CPU seconds per request for each configuration and repetition, alternating."""
     for op in configs.values():  # warm up: connections, caches, code paths

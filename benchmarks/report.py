@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from .clients._harness import HOLD_SECONDS
 from .runner import Options, Run
+from .server import W3_PACE
 from .spec import CLIENTS, WORKLOADS, Client, Workload
 
 __all__ = [
@@ -244,17 +246,9 @@ def verdicts(run: Run, table: dict[tuple[str, str], Cell]) -> list[Verdict]:
         theirs = table.get(("W5", "openai"))
         if mine is not None and theirs is not None and mine.value and theirs.value:
             share = mine.value / theirs.value
-            reps = _paired(mine.by_rep, theirs.by_rep).values()
-            out.append(
-                _judged(
-                    "W5 import below `import openai`",
-                    share,
-                    "{:.2f}x openai's",
-                    1.0,
-                    reps,
-                    strict=True,
-                )
-            )
+            each = _paired(mine.by_rep, theirs.by_rep).values()
+            label = "W5 import below `import openai`"
+            out.append(_judged(label, share, "{:.2f}x openai's", 1.0, each, strict=True))
     for key in ("W1", "W6"):
         cell = table.get((key, "deepinfra_async+orjson"))
         if key in keys and cell is not None and cell.ratio is not None:
@@ -428,8 +422,8 @@ def markdown(
         " process, after an untimed warm-up that opens the connections. CPU time comes from"
         " `getrusage(RUSAGE_SELF)` around the workload only. W2 decodes each chunk into the"
         " client's typed object (the floor: `json.loads`). W3 opens 1,000 streams at once and"
-        " holds them for 1 s after their first event (the server sends each one 8 KiB at once,"
-        " then 4 KiB about every 4 s, so nothing more arrives while they are held);"
+        f" holds them for {HOLD_SECONDS:.0f} s after their first event (the server sends each"
+        f" one {W3_PACE}, so nothing more arrives while they are held);"
         " the RSS growth is divided by 1,000. W4 reads one 200 MB stream of ~2 KB events with a"
         " 1 ms sleep every 64 events; growth is the peak RSS after the first event minus the RSS"
         " then. W5 times the import statement in a fresh interpreter (bytecode cached), at"
@@ -585,11 +579,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         text = load_raw(args.run).markdown()
+        expected = None if args.check is None else args.check.read_text()
     except (OSError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 2
     if args.check is not None:
-        if args.check.read_text() != text:
+        if expected != text:
             print(f"{args.check} is not the report of {args.run}", file=sys.stderr)
             return 1
         return 0

@@ -40,6 +40,11 @@ THROTTLE_RATE: Final = 1024  # bytes per second, per connection
 # sends the same): the first burst, then one page per THROTTLE_PAGE / THROTTLE_RATE seconds.
 THROTTLE_PAGE: Final = 4096
 THROTTLE_FIRST: Final = -(-(THROTTLE_AFTER + THROTTLE_RATE) // THROTTLE_PAGE) * THROTTLE_PAGE
+W3_PACE: Final = (
+    f"{THROTTLE_FIRST // 1024} KiB at once, then {THROTTLE_PAGE // 1024} KiB about every "
+    f"{THROTTLE_PAGE // THROTTLE_RATE} s"
+)
+"""How a ``/w3/`` response arrives, in words, for the reports."""
 
 
 def free_port() -> int:

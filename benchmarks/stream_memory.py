@@ -53,6 +53,7 @@ from benchmarks.clients._harness import (
     raise_file_limit,
 )
 from benchmarks.clients._harness import options as adapter_options
+from benchmarks.server import W3_PACE
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCH_DIR: Final = ROOT / "benchmarks"
@@ -899,9 +900,8 @@ def render(everything: Results, streams: int, server_name: str, command: str) ->
         "## Held streams",
         "",
         f"{streams:,} streams opened at once against the benchmark's {server_name} (`/w3`: "
-        "canned SSE, 8 KiB at once and then 4 KiB about every 4 s) and held after their "
-        f"first event, as W3 does; the second snapshot is {HOLD_SECONDS:.0f} s after the last "
-        "one opened.",
+        f"canned SSE, {W3_PACE}) and held after their first event, as W3 does; the second "
+        f"snapshot is {HOLD_SECONDS:.0f} s after the last one opened.",
         "",
         owner_table(held_f, held_l),
         "",

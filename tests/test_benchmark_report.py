@@ -162,3 +162,14 @@ def test_a_file_that_is_not_a_saved_run_is_refused_by_name(tmp_path: Path, paylo
     with pytest.raises(ValueError, match=r"odd\.json is not a run saved by python -m benchmarks"):
         report.load_raw(path)
     assert report.main([str(path)]) == 2
+
+
+def test_check_against_a_missing_report_exits_2_naming_it(tmp_path: Path, capsys: Any) -> None:
+    run = _run(
+        {"floor": [0.1], "deepinfra_async": [0.1]}, {"floor": [1.0], "deepinfra_async": [1.0]}
+    )
+    raw = tmp_path / "run.json"
+    report.save_raw(run, raw)
+    missing = tmp_path / "nowhere.md"
+    assert report.main([str(raw), "--check", str(missing)]) == 2
+    assert "nowhere.md" in capsys.readouterr().err
